@@ -1,0 +1,1 @@
+"""netconf-device: a software Juniper MX router with inline IPsec."""

@@ -1,0 +1,5 @@
+import sys
+
+from netconf_device.cli import main
+
+sys.exit(main())
