@@ -166,10 +166,16 @@ def scapy_sa(side_sending: str, *, outer_version: int = 4, algorithm: str = "aes
 
 def scapy_decrypt(sa, packet: bytes, esn_high: int = 0) -> bytes:
     """Decrypt one of our ESP packets with scapy; returns the inner packet bytes (raises on a bad ICV)."""
-    from scapy.layers.inet import IP
+    from scapy.layers.inet import IP, UDP
     from scapy.layers.inet6 import IPv6
+    from scapy.layers.ipsec import ESP
 
     parsed = IP(packet) if packet[0] >> 4 == 4 else IPv6(packet)
+    if parsed.haslayer(UDP) and not parsed.haslayer(ESP):
+        # scapy dissects ESP-in-UDP only on port 4500; the service-set port is configurable.
+        udp = parsed[UDP]
+        udp.remove_payload()
+        udp.add_payload(ESP(packet[len(packet) - (udp.len - 8):]))
     if sa.esn_en:
         inner = sa.decrypt(parsed, esn_en=True, esn=esn_high)
     else:
@@ -183,7 +189,9 @@ def scapy_encrypt(sa, inner: bytes, seq_num: int | None = None, esn_high: int | 
 
     parsed = IP(inner) if inner[0] >> 4 == 4 else IPv6(inner)
     kwargs = {}
-    if seq_num is not None:
+    if seq_num == 0:
+        sa.seq_num = 0  # scapy treats seq_num=0 as "not given" (``seq_num or self.seq_num``)
+    elif seq_num is not None:
         kwargs["seq_num"] = seq_num
     if esn_high is not None:
         kwargs["esn_en"] = True
