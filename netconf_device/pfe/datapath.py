@@ -693,6 +693,8 @@ def _valid_ip(packet: bytes) -> bytes | None:
         total = (packet[2] << 8) | packet[3]
         if ihl < 20 or total < ihl or total > length:
             return None
+        if int.from_bytes(packet[:ihl], "big") % 0xFFFF:  # header checksum (see ip.checksum)
+            return None
     elif version == 6:
         if length < 40:
             return None

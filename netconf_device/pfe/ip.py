@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ipaddress
 import struct
-import sys
 
 PROTO_ICMP = 1
 PROTO_IPIP = 4
@@ -44,7 +43,6 @@ ICMP6_ECHO_REPLY = 129
 ICMP6_UNREACH_NO_ROUTE = 0
 ICMP6_UNREACH_PORT = 4
 
-_LITTLE_ENDIAN = sys.byteorder == "little"
 _IPV4_HEADER = struct.Struct("!BBHHHBBH4s4s")
 _IPV6_HEADER = struct.Struct("!IHBB16s16s")
 _UDP_HEADER = struct.Struct("!HHHH")
@@ -57,16 +55,18 @@ ICMP6_ERROR_MAX = 1280
 
 
 def checksum(data: bytes | bytearray | memoryview) -> int:
-    """RFC 1071 Internet checksum of ``data`` (the value to store in a header, already complemented)."""
+    """RFC 1071 Internet checksum of ``data`` (the value to store in a header, already complemented).
+
+    The one's complement sum of 16-bit words equals the data read as one big integer modulo 0xFFFF
+    (2**16 is 1 modulo 0xFFFF), which CPython computes in C; a non-zero multiple is "negative zero".
+    """
     if len(data) & 1:
         data = bytes(data) + b"\0"
-    # Summing 16-bit words in native order and swapping once at the end is RFC 1071 section 2(B).
-    total = sum(memoryview(data).cast("H"))
-    while total > 0xFFFF:
-        total = (total & 0xFFFF) + (total >> 16)
-    if _LITTLE_ENDIAN:
-        total = ((total & 0xFF) << 8) | (total >> 8)
-    return ~total & 0xFFFF
+    value = int.from_bytes(data, "big")
+    total = value % 0xFFFF
+    if total == 0 and value:
+        total = 0xFFFF
+    return 0xFFFF - total
 
 
 def pseudo_header(src: bytes, dst: bytes, proto: int, length: int) -> bytes:
