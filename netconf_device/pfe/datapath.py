@@ -627,7 +627,7 @@ class Datapath:
         sa.last_used = self._now
         if sa.lifetime.limited:
             self.after_inbound(sa, 1, len(inner))
-        inner = _propagate_ecn(outer, inner)
+        inner = ip.propagate_ecn(outer, inner)
         pair = self.sad.pairs.get(spi)
         st0 = pair.st0 if pair is not None else None
         if st0 is None:
@@ -711,21 +711,3 @@ def _outbound_permits(pair: SaPair, packet: bytes) -> bool:
     if packet[0] >> 4 == 4:
         return sa.local_ts.contains(packet[12:16]) and sa.remote_ts.contains(packet[16:20])
     return sa.local_ts.contains(packet[8:24]) and sa.remote_ts.contains(packet[24:40])
-
-
-def _propagate_ecn(outer: bytes, inner: bytes) -> bytes:
-    """RFC 6040 decapsulation: an outer CE mark is copied to an ECN-capable inner packet."""
-    outer_ecn = outer[1] & 3 if outer[0] >> 4 == 4 else (outer[1] >> 4) & 3
-    if outer_ecn != 3:
-        return inner
-    if inner[0] >> 4 == 4:
-        if inner[1] & 3 in (1, 2):
-            header = bytearray(inner[:(inner[0] & 0x0F) * 4])
-            header[1] |= 3
-            header[10:12] = b"\0\0"
-            header[10:12] = ip.checksum(header).to_bytes(2, "big")
-            return bytes(header) + inner[len(header):]
-        return inner
-    if (inner[1] >> 4) & 3 in (1, 2):
-        return inner[:1] + bytes((inner[1] | 0x30,)) + inner[2:]
-    return inner

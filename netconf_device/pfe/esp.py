@@ -125,6 +125,35 @@ class TrafficSelectors:
         return any(value & mask == network for network, mask in prefixes)
 
 
+def parse_plaintext(plaintext: bytes) -> bytes | None:
+    """The inner packet of a decrypted ESP payload (trailer checked, TFC padding removed), or None for a
+    dummy packet. Raises ``Drop``: ``bad_trailers`` for wrong padding, ``esp_decryption_failures`` when
+    the content is not the packet its next header announces."""
+    end = len(plaintext) - 2
+    pad, next_header = plaintext[end], plaintext[end + 1]
+    if pad > end or plaintext[end - pad:end] != PADDING[pad]:
+        raise Drop("bad_trailers")
+    end -= pad
+    if next_header == NEXT_HEADER_DUMMY:
+        return None
+    if next_header == NEXT_HEADER_IPV4:
+        if end < 20 or plaintext[0] >> 4 != 4 or plaintext[0] & 0x0F < 5:
+            raise Drop("esp_decryption_failures")
+        total = (plaintext[2] << 8) | plaintext[3]
+        if total < (plaintext[0] & 0x0F) * 4:
+            raise Drop("esp_decryption_failures")
+    elif next_header == NEXT_HEADER_IPV6:
+        if end < 40 or plaintext[0] >> 4 != 6:
+            raise Drop("esp_decryption_failures")
+        total = 40 + ((plaintext[4] << 8) | plaintext[5])
+    else:
+        raise Drop("esp_decryption_failures")
+    if total > end:
+        raise Drop("esp_decryption_failures")
+    # Bytes between the inner packet and the padding are TFC padding (RFC 4303 2.7): ignored.
+    return plaintext[:total] if total != len(plaintext) else plaintext
+
+
 # ----------------------------------------------------------------------------------- SAs
 class OutboundSa:
     """One outbound ESP SA with everything precomputed for encapsulation."""
@@ -243,9 +272,11 @@ class OutboundSa:
         if self.outer_v6:
             return ip.ipv6_header(self.local, self.remote, proto, len(esp), traffic_class=tos,
                                   flow_label=flow_label(inner), hop_limit=OUTER_TTL) + esp
-        flags = 0x4000 if self.outer_df(inner) else 0
-        return ip.ipv4_header(self.local, self.remote, proto, len(esp), tos=tos, ident=seq & 0xFFFF,
-                              flags_fragment=flags, ttl=OUTER_TTL) + esp
+        # RFC 6864: an atomic datagram (DF set) may carry any ID, so it is 0 and the header cacheable;
+        # without DF the ID must vary, and the low bits of the sequence number do.
+        df = self.outer_df(inner)
+        return ip.ipv4_header(self.local, self.remote, proto, len(esp), tos=tos, ident=0 if df else seq & 0xFFFF,
+                              flags_fragment=0x4000 if df else 0, ttl=OUTER_TTL) + esp
 
 
 class InboundSa:
@@ -318,29 +349,8 @@ class InboundSa:
             raise Drop("esp_authentication_failures") from None
         # Authenticated: the sequence number is genuine even if the content turns out to be unusable.
         replay.update(seq)
-        end = len(plaintext) - 2
-        pad, next_header = plaintext[end], plaintext[end + 1]
-        if pad > end or plaintext[end - pad:end] != PADDING[pad]:
-            raise Drop("bad_trailers")
-        end -= pad
-        if next_header == NEXT_HEADER_DUMMY:
-            return None
-        if next_header == NEXT_HEADER_IPV4:
-            if end < 20 or plaintext[0] >> 4 != 4 or plaintext[0] & 0x0F < 5:
-                raise Drop("esp_decryption_failures")
-            total = (plaintext[2] << 8) | plaintext[3]
-            if total < (plaintext[0] & 0x0F) * 4:
-                raise Drop("esp_decryption_failures")
-        elif next_header == NEXT_HEADER_IPV6:
-            if end < 40 or plaintext[0] >> 4 != 6:
-                raise Drop("esp_decryption_failures")
-            total = 40 + ((plaintext[4] << 8) | plaintext[5])
-        else:
-            raise Drop("esp_decryption_failures")
-        if total > end:
-            raise Drop("esp_decryption_failures")
-        # Bytes between the inner packet and the padding are TFC padding (RFC 4303 2.7): ignored.
-        return (plaintext[:total] if total != len(plaintext) else plaintext), seq
+        inner = parse_plaintext(plaintext)
+        return None if inner is None else (inner, seq)
 
     def permits(self, inner: bytes) -> bool:
         """Traffic-selector check after decryption: source in the remote TS, destination in the local TS."""

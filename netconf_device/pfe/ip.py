@@ -285,3 +285,21 @@ def decrement_ttl(packet: bytes) -> bytes:
         value = (value & 0xFFFF) + (value >> 16)
         return b"".join((packet[:8], bytes((packet[8] - 1, packet[9], value >> 8, value & 0xFF)), packet[12:]))
     return b"".join((packet[:7], bytes((packet[7] - 1,)), packet[8:]))
+
+
+def propagate_ecn(outer: bytes, inner: bytes) -> bytes:
+    """RFC 6040 decapsulation: an outer CE mark is copied to an ECN-capable inner packet."""
+    outer_ecn = outer[1] & 3 if outer[0] >> 4 == 4 else (outer[1] >> 4) & 3
+    if outer_ecn != 3:
+        return inner
+    if inner[0] >> 4 == 4:
+        if inner[1] & 3 in (1, 2):
+            header = bytearray(inner[:(inner[0] & 0x0F) * 4])
+            header[1] |= 3
+            header[10:12] = b"\0\0"
+            header[10:12] = checksum(header).to_bytes(2, "big")
+            return bytes(header) + inner[len(header):]
+        return inner
+    if (inner[1] >> 4) & 3 in (1, 2):
+        return inner[:1] + bytes((inner[1] | 0x30,)) + inner[2:]
+    return inner
