@@ -30,6 +30,11 @@ HEADER_CACHE_LIMIT = 4096
 
 _TTL_PROTO_CHECKSUM = struct.Struct("!BBH").pack
 _IPV4_HEADER = struct.Struct("!BBHHHBBH4s4s").pack
+_IPV4_HEADER_12 = struct.Struct("!BBHHHBBH").pack
+#: (TOS, total length, flags+offset, TTL, protocol, checksum) of an IPv4 header in one C call.
+_INNER_FIELDS = struct.Struct("!xBHxxHBBH").unpack_from
+#: (TOS, total length, flags+offset, ESP sequence number) of an outer IPv4 header with ESP behind it.
+_OUTER_FIELDS = struct.Struct("!xBHxxH16xI").unpack_from
 _UDP_HEADER = struct.Struct("!HHHH").pack
 #: ESP trailer for an IPv4 inner packet by ``len(inner) & 3``: padding, pad length, next header 4.
 _TRAILER_V4 = tuple(PADDING[(2 - n) & 3] + bytes(((2 - n) & 3, NEXT_HEADER_IPV4)) for n in range(4))
@@ -38,31 +43,42 @@ _GROWTH_V4 = tuple(20 + 8 + 8 + ((2 - n) & 3) + 2 + 16 for n in range(4))
 
 
 class FastOut:
-    """What the encapsulation loop needs about one outbound SA, resolved once."""
+    """What the encapsulation loop needs about one outbound SA, resolved once into a tuple of locals."""
 
-    __slots__ = ("pair", "sa", "egress", "wan", "st0", "tunnel", "max_inner")
+    __slots__ = ("pair", "sa", "egress", "wan", "st0", "tunnel", "max_inner", "params")
 
     def __init__(self, pair, egress_port, st0_port) -> None:
+        sa = pair.outbound
         self.pair = pair
-        self.sa = pair.outbound
+        self.sa = sa
         self.egress = egress_port.physical
         self.wan = egress_port.counters
         self.st0 = st0_port.counters
-        self.tunnel = pair.outbound.counters
-        self.max_inner = min(pair.outbound.max_inner, st0_port.mtu)
+        self.tunnel = sa.counters
+        self.max_inner = min(sa.max_inner, st0_port.mtu)
+        udp = sa.encap == "nat-t"
+        growth = tuple(g + (8 if udp else 0) for g in _GROWTH_V4)
+        df_mode = {"copy": 0, "set": 1, "clear": 2}[sa.df_policy]
+        self.params = (
+            sa.aead.encrypt, sa.salt_high, sa.spi << 96, sa.spi << 64 if sa.esn else 0, sa.header_cache,
+            self.max_inner, self.egress, df_mode, growth, sa.ip_base_sum, sa.local + sa.remote,
+            ip.PROTO_UDP if udp else ip.PROTO_ESP, sa.sport if udp else 0, sa.dport,
+        )
 
 
 class FastIn:
     """What the decapsulation loop needs about one inbound SA."""
 
-    __slots__ = ("pair", "sa", "st0_port", "st0", "tunnel")
+    __slots__ = ("pair", "sa", "st0_port", "st0", "tunnel", "params")
 
     def __init__(self, pair) -> None:
+        sa = pair.inbound
         self.pair = pair
-        self.sa = pair.inbound
+        self.sa = sa
         self.st0_port = pair.st0
         self.st0 = pair.st0.counters
-        self.tunnel = pair.inbound.counters
+        self.tunnel = sa.counters
+        self.params = (sa.aead.decrypt, sa.salt, sa.esn, sa.spi << 64, sa.replay)
 
 
 class FastForward:
@@ -206,52 +222,49 @@ class FastTables:
         if seq + len(group) >= sa.seq_soft:
             diverted.extend(group)  # near the sequence limit: the general path allocates and warns
             return
-        encrypt = sa.aead.encrypt
-        salt_high = sa.salt_high
-        spi_seq = sa.spi << 96
-        esn_aad = sa.spi << 64 if sa.esn else 0
-        header_cache = sa.header_cache
-        max_inner = fast.max_inner
-        egress = fast.egress
-        df_policy = sa.df_policy
-        udp_port = sa.sport if sa.encap == "nat-t" else 0
-        udp_dport = sa.dport
+        (encrypt, salt_high, spi_seq, esn_aad, header_cache, max_inner, egress, df_mode, growth, ip_base,
+         addresses, proto, udp_sport, udp_dport) = fast.params
         append = out.append
         join = b"".join
+        inner_fields = _INNER_FIELDS
         ttl_pack = _TTL_PROTO_CHECKSUM
+        header_pack = _IPV4_HEADER_12
         trailers = _TRAILER_V4
-        growth = _GROWTH_V4
         inner_bytes = 0
         outer_bytes = 0
         sent = 0
         for item in group:
             packet = item[1]
             n = len(packet)
-            if (n > max_inner or packet[8] <= 1 or ((packet[2] << 8) | packet[3]) != n
-                    or int.from_bytes(packet[:20], "big") % 0xFFFF):
-                diverted.append(item)
+            tos, length, flags, ttl, inner_proto, checksum = inner_fields(packet)
+            if length != n or n > max_inner or ttl <= 1 or int.from_bytes(packet[:20], "big") % 0xFFFF:
+                diverted.append(item)  # malformed, expiring or too big: the general path decides
                 continue
             seq += 1
-            tos = packet[1]
-            df = packet[6] & 0x40 if df_policy == "copy" else (0x40 if df_policy == "set" else 0)
-            total = n + growth[n & 3] + (8 if udp_port else 0)
-            if df:
-                key = (n << 8) | tos
-                header = header_cache.get(key)
+            total = n + growth[n & 3]
+            if (flags & 0x4000 if df_mode == 0 else df_mode == 1):
+                header = header_cache.get((total << 8) | tos)
                 if header is None:
-                    header = _outer_header(sa, total, tos, 0x4000, 0, udp_port, udp_dport)
+                    header = _outer_header(sa, total, tos, 0x4000, 0, udp_sport, udp_dport)
                     if len(header_cache) >= HEADER_CACHE_LIMIT:
                         header_cache.clear()
-                    header_cache[key] = header
+                    header_cache[(total << 8) | tos] = header
             else:
-                header = _outer_header(sa, total, tos, 0, seq & 0xFFFF, udp_port, udp_dport)
+                # No DF: the ID varies (low sequence bits), so the checksum is summed here (RFC 1071).
+                ident = seq & 0xFFFF
+                word = ip_base + tos + total + ident
+                word = (word & 0xFFFF) + (word >> 16)
+                word = (word & 0xFFFF) + (word >> 16)
+                header = header_pack(0x45, tos, total, ident, 0, OUTER_TTL, proto, word ^ 0xFFFF) + addresses
+                if udp_sport:
+                    header += _UDP_HEADER(udp_sport, udp_dport, total - 20, 0)
             esp = (spi_seq | (seq & 0xFFFFFFFF) << 64 | seq).to_bytes(16, "big")
-            checksum = ((packet[10] << 8) | packet[11]) + 0x100
-            plaintext = join((packet[:8], ttl_pack(packet[8] - 1, packet[9], (checksum + (checksum >> 16)) & 0xFFFF),
-                              packet[12:], trailers[n & 3]))
-            aad = (esn_aad | seq).to_bytes(12, "big") if esn_aad else esp[:8]
-            packet_out = join((header, esp, encrypt((salt_high | seq).to_bytes(12, "big"), plaintext, aad)))
-            append((egress, packet_out))
+            checksum += 0x100
+            append((egress, join((header, esp, encrypt(
+                (salt_high | seq).to_bytes(12, "big"),
+                join((packet[:8], ttl_pack(ttl - 1, inner_proto, (checksum + (checksum >> 16)) & 0xFFFF),
+                      packet[12:], trailers[n & 3])),
+                (esn_aad | seq).to_bytes(12, "big") if esn_aad else esp[:8])))))
             sent += 1
             inner_bytes += n
             outer_bytes += total
@@ -272,23 +285,18 @@ class FastTables:
 
     # ------------------------------------------------------------------ decapsulation
     def _decapsulate(self, dp: Datapath, fast: FastIn, group: list, now: float, out: list, diverted: list) -> None:
-        sa = fast.sa
+        decrypt, salt, esn, spi64, replay = fast.params
         tunnel = fast.tunnel
-        replay = sa.replay
         size = replay.size
         top = replay.top
         bitmap = replay.bitmap
         mask = replay.mask
-        esn = sa.esn
-        spi64 = sa.spi << 64
-        decrypt = sa.aead.decrypt
-        salt = sa.salt
         forward_get = self.forward_by_dst.get
         append = out.append
         join = b"".join
+        outer_fields = _OUTER_FIELDS
         ttl_pack = _TTL_PROTO_CHECKSUM
         padding = PADDING
-        st0_port = fast.st0_port
         general: list = []  # authenticated inner packets that need the general path
         received = 0
         inner_bytes = 0
@@ -299,19 +307,21 @@ class FastTables:
         for item in group:
             packet = item[1]
             length = len(packet)
-            if (((packet[2] << 8) | packet[3]) != length or packet[6] & 0x3F or packet[7] or length < 74
-                    or (length - 52) & 3 or int.from_bytes(packet[:20], "big") % 0xFFFF):
+            if length < 74:
+                diverted.append(item)
+                continue
+            tos, total, flags, seq = outer_fields(packet)
+            if (total != length or flags & 0x3FFF or (length - 52) & 3
+                    or int.from_bytes(packet[:20], "big") % 0xFFFF):
                 diverted.append(item)  # malformed, fragment or odd: the general path counts it
                 continue
-            seq_low = int.from_bytes(packet[24:28], "big")
             if esn:
                 replay.top = top
-                seq = replay.infer(seq_low)
+                seq = replay.infer(seq)
                 aad = (spi64 | seq).to_bytes(12, "big")
             else:
-                seq = seq_low
                 aad = packet[20:28]
-            if size and (seq <= top) and (seq == 0 or top - seq >= size or (bitmap >> (top - seq)) & 1):
+            if size and seq <= top and (seq == 0 or top - seq >= size or (bitmap >> (top - seq)) & 1):
                 tunnel.replay_errors += 1
                 tunnel.discard_errors += 1
                 continue
@@ -322,8 +332,7 @@ class FastTables:
                 tunnel.discard_errors += 1
                 continue
             if seq > top:
-                shift = seq - top
-                bitmap = ((bitmap << shift) | 1) & mask if shift < size else 1
+                bitmap = ((bitmap << (seq - top)) | 1) & mask if seq - top < size else 1
                 top = seq
             elif size:
                 bitmap |= 1 << (top - seq)
@@ -337,16 +346,15 @@ class FastTables:
                 except Drop as drop:
                     tunnel.drop(drop.reason)
                     continue
-                if inner is None:
-                    continue  # dummy packet
-                general.append((packet, inner, False))
+                if inner is not None:  # None: a dummy packet
+                    general.append((packet, inner, False))
                 continue
             received += 1
             inner_bytes += total
             forward = forward_get(plaintext[16:20])
             if forward is None:
                 forward = self._forward_decision(dp, plaintext[16:20])
-            if not forward or plaintext[8] <= 1 or total > forward.mtu or packet[1] & 3 == 3:
+            if not forward or plaintext[8] <= 1 or total > forward.mtu or tos & 3 == 3:
                 general.append((packet, plaintext[:total], True))
                 continue
             checksum = ((plaintext[10] << 8) | plaintext[11]) + 0x100
@@ -369,12 +377,14 @@ class FastTables:
             last_forward.counters.output_packets += forward_packets
             last_forward.counters.output_bytes += forward_bytes
         st0 = fast.st0
+        sa = fast.sa
         if received:
             sa.last_used = now
             tunnel.esp_decrypted_packets += received
             tunnel.esp_decrypted_bytes += inner_bytes
             st0.input_packets += received
             st0.input_bytes += inner_bytes
+        st0_port = fast.st0_port
         for outer, inner, counted in general:
             if not counted:  # IPv6 or an unusual IPv4 header: count it as the general path would
                 tunnel.esp_decrypted_packets += 1
