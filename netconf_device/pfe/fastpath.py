@@ -35,6 +35,9 @@ _IPV4_HEADER_12 = struct.Struct("!BBHHHBBH").pack
 _INNER_FIELDS = struct.Struct("!xBHxxHBBH").unpack_from
 #: (TOS, total length, flags+offset, ESP sequence number) of an outer IPv4 header with ESP behind it.
 _OUTER_FIELDS = struct.Struct("!xBHxxH16xI").unpack_from
+_OUTER_FIELDS_UDP = struct.Struct("!xBHxxH24xI").unpack_from
+#: (version/IHL, total length, TTL, protocol, checksum, destination) of a decrypted IPv4 packet.
+_PLAIN_FIELDS = struct.Struct("!BxHxxxxBBH4x4s").unpack_from
 _UDP_HEADER = struct.Struct("!HHHH").pack
 #: ESP trailer for an IPv4 inner packet by ``len(inner) & 3``: padding, pad length, next header 4.
 _TRAILER_V4 = tuple(PADDING[(2 - n) & 3] + bytes(((2 - n) & 3, NEXT_HEADER_IPV4)) for n in range(4))
@@ -67,9 +70,9 @@ class FastOut:
 
 
 class FastIn:
-    """What the decapsulation loop needs about one inbound SA."""
+    """What the decapsulation loop needs about one inbound SA (plain ESP or ESP in UDP)."""
 
-    __slots__ = ("pair", "sa", "st0_port", "st0", "tunnel", "params")
+    __slots__ = ("pair", "sa", "st0_port", "st0", "tunnel", "params", "udp_port")
 
     def __init__(self, pair) -> None:
         sa = pair.inbound
@@ -78,7 +81,10 @@ class FastIn:
         self.st0_port = pair.st0
         self.st0 = pair.st0.counters
         self.tunnel = sa.counters
-        self.params = (sa.aead.decrypt, sa.salt, sa.esn, sa.spi << 64, sa.replay)
+        self.udp_port = sa.encap_port if sa.encap else 0
+        offset = 28 if sa.encap else 20  # where the SPI starts (behind a UDP header when encapsulated)
+        fields = _OUTER_FIELDS_UDP if sa.encap else _OUTER_FIELDS
+        self.params = (sa.aead.decrypt, sa.salt, sa.esn, sa.spi << 64, sa.replay, offset, fields)
 
 
 class FastForward:
@@ -99,6 +105,7 @@ class FastTables:
         self.ingress: dict[str, object] = {}
         self.own4: frozenset[bytes] = frozenset()
         self.inbound: dict[bytes, FastIn] = {}
+        self.inbound_udp: dict[bytes, FastIn] = {}
         self.tunnel_by_dst: dict[bytes, FastOut | bool] = {}
         self.forward_by_dst: dict[bytes, FastForward | bool] = {}
         self._outs: dict[int, FastOut] = {}
@@ -109,11 +116,13 @@ class FastTables:
         self.ingress = {name: port for name, port in dp.interfaces.ingress.items() if not port.disabled}
         self.own4 = frozenset(address for address in dp.interfaces.own if len(address) == 4)
         self.inbound = {}
+        self.inbound_udp = {}
         for pair in dp.sad.pairs.values():
             sa = pair.inbound
-            if (sa.encap is None and pair.st0 is not None and not pair.st0.disabled and not sa.lifetime.limited
+            if (pair.st0 is not None and not pair.st0.disabled and not sa.lifetime.limited
                     and sa.remote_ts.any4 and sa.local_ts.any4):
-                self.inbound[sa.spi.to_bytes(4, "big")] = FastIn(pair)
+                table = self.inbound_udp if sa.encap else self.inbound
+                table[sa.spi.to_bytes(4, "big")] = FastIn(pair)
         self.tunnel_by_dst = {}
         self.forward_by_dst = {}
         self._outs = {}
@@ -153,6 +162,18 @@ class FastTables:
         self.forward_by_dst[dst] = decision
         return decision
 
+    def _inbound_udp_for(self, packet: bytes) -> FastIn | None:
+        """The fast inbound SA for ESP-in-UDP on the SA's port addressed to the device."""
+        if packet[9] != 17 or len(packet) < 36:
+            return None
+        fast = self.inbound_udp.get(packet[28:32])
+        if (fast is None or ((packet[22] << 8) | packet[23]) != fast.udp_port
+                or ((packet[24] << 8) | packet[25]) != len(packet) - 20):
+            return None  # IKE, a keepalive, a wrong port or a bad UDP length: the general path decides
+        if fast.udp_port == 500 and packet[45] == 0x20:
+            return None  # could be an IKE header (version byte): let the general demultiplexer look
+        return fast
+
     # ------------------------------------------------------------------ the batch
     def run(self, dp: Datapath, packets: list, now: float, out: list) -> list:
         """Process what the fast paths can; returns the packets left for the general path."""
@@ -190,7 +211,11 @@ class FastTables:
                     encap_groups[decision] = [item]
                 else:
                     group.append(item)
-            elif packet[9] == 50 and dst in own4 and (decap := inbound_get(packet[20:24])) is not None:
+            elif dst in own4:
+                decap = inbound_get(packet[20:24]) if packet[9] == 50 else self._inbound_udp_for(packet)
+                if decap is None:
+                    slow.append(item)
+                    continue
                 group = decap_groups.get(decap)
                 if group is None:
                     decap_groups[decap] = [item]
@@ -285,7 +310,7 @@ class FastTables:
 
     # ------------------------------------------------------------------ decapsulation
     def _decapsulate(self, dp: Datapath, fast: FastIn, group: list, now: float, out: list, diverted: list) -> None:
-        decrypt, salt, esn, spi64, replay = fast.params
+        decrypt, salt, esn, spi64, replay, offset, outer_fields = fast.params
         tunnel = fast.tunnel
         size = replay.size
         top = replay.top
@@ -294,9 +319,12 @@ class FastTables:
         forward_get = self.forward_by_dst.get
         append = out.append
         join = b"".join
-        outer_fields = _OUTER_FIELDS
+        plain_fields = _PLAIN_FIELDS
         ttl_pack = _TTL_PROTO_CHECKSUM
         padding = PADDING
+        minimum = offset + 54  # ESP header, IV, a 20-byte inner header, trailer, ICV
+        aligned = offset + 32
+        iv_at, data_at, seq_end = offset + 8, offset + 16, offset + 8
         general: list = []  # authenticated inner packets that need the general path
         received = 0
         inner_bytes = 0
@@ -307,11 +335,11 @@ class FastTables:
         for item in group:
             packet = item[1]
             length = len(packet)
-            if length < 74:
+            if length < minimum:
                 diverted.append(item)
                 continue
             tos, total, flags, seq = outer_fields(packet)
-            if (total != length or flags & 0x3FFF or (length - 52) & 3
+            if (total != length or flags & 0x3FFF or (length - aligned) & 3
                     or int.from_bytes(packet[:20], "big") % 0xFFFF):
                 diverted.append(item)  # malformed, fragment or odd: the general path counts it
                 continue
@@ -320,13 +348,13 @@ class FastTables:
                 seq = replay.infer(seq)
                 aad = (spi64 | seq).to_bytes(12, "big")
             else:
-                aad = packet[20:28]
+                aad = packet[offset:seq_end]
             if size and seq <= top and (seq == 0 or top - seq >= size or (bitmap >> (top - seq)) & 1):
                 tunnel.replay_errors += 1
                 tunnel.discard_errors += 1
                 continue
             try:
-                plaintext = decrypt(salt + packet[28:36], packet[36:], aad)
+                plaintext = decrypt(salt + packet[iv_at:data_at], packet[data_at:], aad)
             except InvalidTag:
                 tunnel.esp_authentication_failures += 1
                 tunnel.discard_errors += 1
@@ -338,8 +366,8 @@ class FastTables:
                 bitmap |= 1 << (top - seq)
             end = len(plaintext) - 2
             pad = plaintext[end]
-            total = (plaintext[2] << 8) | plaintext[3]
-            if (plaintext[end + 1] != 4 or plaintext[0] != 0x45 or total < 20 or total > end - pad
+            version, total, ttl, proto, checksum, dst = plain_fields(plaintext)
+            if (plaintext[end + 1] != 4 or version != 0x45 or total < 20 or total > end - pad
                     or (pad and plaintext[end - pad:end] != padding[pad])):
                 try:
                     inner = parse_plaintext(plaintext)
@@ -351,15 +379,14 @@ class FastTables:
                 continue
             received += 1
             inner_bytes += total
-            forward = forward_get(plaintext[16:20])
+            forward = forward_get(dst)
             if forward is None:
-                forward = self._forward_decision(dp, plaintext[16:20])
-            if not forward or plaintext[8] <= 1 or total > forward.mtu or tos & 3 == 3:
+                forward = self._forward_decision(dp, dst)
+            if not forward or ttl <= 1 or total > forward.mtu or tos & 3 == 3:
                 general.append((packet, plaintext[:total], True))
                 continue
-            checksum = ((plaintext[10] << 8) | plaintext[11]) + 0x100
-            append((forward.egress, join((plaintext[:8],
-                                          ttl_pack(plaintext[8] - 1, plaintext[9], (checksum + (checksum >> 16)) & 0xFFFF),
+            checksum += 0x100
+            append((forward.egress, join((plaintext[:8], ttl_pack(ttl - 1, proto, (checksum + (checksum >> 16)) & 0xFFFF),
                                           plaintext[12:total]))))
             if forward is not last_forward:
                 if last_forward is not None:

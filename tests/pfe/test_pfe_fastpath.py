@@ -104,3 +104,5 @@ def test_pfe_fast_path_nat_t_and_esn_identical():
         assert fast.fast.packets == 50
         b_fast, b_general = peer("b", **kwargs), peer("b", fast_path=False, **kwargs)
         assert b_fast.process(out, 1.0) == b_general.process(out, 1.0)
+        assert b_fast.fast.packets == 50
+        assert b_fast.ipsec_statistics() == b_general.ipsec_statistics()
