@@ -262,6 +262,10 @@ class Connection:
     proposals: tuple[str, ...] = ("aes256-sha256-modp2048",)
     auth: Literal["psk", "pubkey"] = "psk"
     psk: str | bytes | None = field(default=None, repr=False)
+    # swanctl's own auth strings per side, when "psk"/"pubkey" is not precise enough: e.g.
+    # "pubkey-sha384", "rsa/pss-sha256", "ecdsa-sha256" (the credentials still follow ``auth``)
+    local_auth: str | None = None
+    remote_auth: str | None = None
     cert: CertBundle | None = None
     local_id: str | None = None
     remote_id: str | None = None
@@ -336,11 +340,11 @@ class Connection:
             d["local_port"] = self.local_port
         if self.over_time is not None:
             d["over_time"] = self.over_time
-        local: dict = {"auth": self.auth, "id": self.effective_local_id}
+        local: dict = {"auth": self.local_auth or self.auth, "id": self.effective_local_id}
         if certs:
             local["certs"] = certs
         d["local"] = local
-        d["remote"] = {"auth": self.auth, "id": self.effective_remote_id}
+        d["remote"] = {"auth": self.remote_auth or self.auth, "id": self.effective_remote_id}
         d.update(self.extra)
         d["children"] = {c.name: c.items() for c in self.children}
         return d
