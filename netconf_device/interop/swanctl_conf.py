@@ -391,6 +391,8 @@ def render_swanctl_conf(connections: Iterable[Connection]) -> str:
     """swanctl.conf with ``connections`` and ``secrets`` (PSKs as hex); certificates are files next to it
     (see ``Charon.load``)."""
     conns = list(connections)
+    for c in conns:
+        c.validate()
     names = [c.name for c in conns]
     if len(set(names)) != len(names):
         raise ConfigError("duplicate connection names")
