@@ -313,8 +313,10 @@ class Charon:
         self.stdout_path = self.dir / "charon.out"
         if len(str(self.vici_path)) > _SUN_PATH_MAX:
             raise ValueError(f"instance path too long for a unix socket: {self.vici_path}")
+        self.pid_path = self.dir / "charon.pid"
         self._charon_path = charon_path
         self._proc: subprocess.Popen | None = None
+        self._pid: int | None = None  # set for started and for adopted instances
         self._finalizer: weakref.finalize | None = None
         self.connections: tuple[Connection, ...] = ()
 
@@ -324,11 +326,13 @@ class Charon:
     # --- lifecycle
     @property
     def pid(self) -> int | None:
-        return self._proc.pid if self._proc else None
+        return self._pid
 
     @property
     def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
+        if self._proc is not None:
+            return self._proc.poll() is None
+        return self._pid is not None and _is_our_charon(self._pid, self.conf_path)
 
     @property
     def env(self) -> dict[str, str]:
@@ -367,13 +371,15 @@ class Charon:
                 argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                 env=self.env, start_new_session=True, cwd=self.dir,
             )
+        self._pid = self._proc.pid
+        self.pid_path.write_text(f"{self._pid}\n")
         self._finalizer = weakref.finalize(self, _kill_quietly, self._proc)
         log.info("started charon %s pid %d (netns %s, ports %d/%d)", self.name, self._proc.pid,
                  self.netns or "-", self.settings.port, self.settings.port_nat_t)
         deadline = time.monotonic() + timeout
         while True:
             if self._proc.poll() is not None:
-                self._proc = None
+                self._proc = self._pid = None
                 raise StrongswanError(f"charon {self.name} exited during startup:\n{self._diagnostics()}")
             if self.vici_path.exists():
                 try:
@@ -390,23 +396,58 @@ class Charon:
 
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM (charon deletes its IKE_SAs and removes its TUN/routes), SIGKILL after ``timeout``."""
-        proc, self._proc = self._proc, None
+        proc, pid = self._proc, self._pid
+        self._proc = self._pid = None
         if self._finalizer is not None:
             self._finalizer.detach()
             self._finalizer = None
-        if proc is None:
+        if proc is not None:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    log.warning("charon %s ignored SIGTERM for %ss; killing it", self.name, timeout)
+                    proc.kill()
+                    proc.wait(5)
+        elif pid is not None and _is_our_charon(pid, self.conf_path):
+            _terminate_pid(pid, timeout)
+        else:
             return
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                log.warning("charon %s ignored SIGTERM for %ss; killing it", self.name, timeout)
-                proc.kill()
-                proc.wait(5)
+        self.pid_path.unlink(missing_ok=True)
         log.info("stopped charon %s", self.name)
 
     close = stop
+
+    def detach(self) -> int:
+        """Let charon outlive this object and this process (e.g. ``lab up``); ``Charon.adopt`` finds it
+        again from the instance directory. Returns its pid."""
+        if self._pid is None or not self.running:
+            raise StrongswanError(f"charon {self.name} is not running")
+        if self._finalizer is not None:
+            self._finalizer.detach()
+            self._finalizer = None
+        return self._pid
+
+    @classmethod
+    def adopt(
+        cls, workdir: str | os.PathLike[str], name: str, *, netns: str | None = None,
+        settings: CharonSettings | None = None,
+    ) -> Charon:
+        """Control an instance started (and detached) by another process: same workdir and name.
+
+        The pid file is trusted only if that process is charon running with this instance's
+        strongswan.conf. ``stop()`` then terminates it by pid; no finalizer is installed.
+        """
+        inst = cls(workdir, name, netns=netns, settings=settings)
+        try:
+            pid = int(inst.pid_path.read_text().strip())
+        except (FileNotFoundError, ValueError) as exc:
+            raise StrongswanError(f"no running instance {name} in {workdir}") from exc
+        if not _is_our_charon(pid, inst.conf_path):
+            raise StrongswanError(f"instance {name} in {workdir} is not running (stale pid {pid})")
+        inst._pid = pid
+        return inst
 
     def __enter__(self) -> Charon:
         if not self.running:
@@ -549,7 +590,7 @@ class Charon:
         """Poll ``predicate`` until it returns something truthy; raises StrongswanError after ``timeout``."""
         deadline = time.monotonic() + timeout
         while True:
-            if self._proc is not None and self._proc.poll() is not None:
+            if self._pid is not None and not self.running:
                 raise StrongswanError(f"charon {self.name} died while waiting for {what}:\n{self._diagnostics()}")
             value = predicate()
             if value:
@@ -603,6 +644,39 @@ class Charon:
         return extract_keys(self.log_text())
 
 
+def _is_our_charon(pid: int, conf_path: Path) -> bool:
+    """pid is a live charon started with this strongswan.conf (guards against a reused pid)."""
+    try:
+        comm = Path(f"/proc/{pid}/comm").read_text().strip()
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, PermissionError, IndexError):
+        return False
+    return comm.startswith("charon") and state != "Z" and f"STRONGSWAN_CONF={conf_path}".encode() in environ
+
+
+def _terminate_pid(pid: int, timeout: float) -> None:
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not Path(f"/proc/{pid}").exists():
+            return
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                return
+        except FileNotFoundError:
+            return
+        time.sleep(0.05)
+    log.warning("charon pid %d ignored SIGTERM for %ss; killing it", pid, timeout)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
 def _kill_quietly(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         proc.kill()
@@ -627,7 +701,7 @@ def loopback_settings(port: int, port_nat_t: int, **overrides: Any) -> CharonSet
 def stop_all(instances: Sequence[Charon], timeout: float = 10.0) -> None:
     """Stop several instances at once (each SIGTERMed first, then waited for)."""
     for c in instances:
-        if c.running and c._proc is not None:
-            c._proc.send_signal(signal.SIGTERM)
+        if c.running and c.pid is not None:
+            os.kill(c.pid, signal.SIGTERM)
     for c in instances:
         c.stop(timeout)

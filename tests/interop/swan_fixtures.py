@@ -15,6 +15,7 @@ from netconf_device.interop import netns
 from netconf_device.interop.strongswan import Charon, stop_all
 from netconf_device.interop.swanctl_conf import Child, Connection
 
+REPO_ROOT = str(Path(__file__).resolve().parents[2])
 LEFT_INNER, RIGHT_INNER = "1.1.1.1", "2.2.2.2"
 LEFT_NET, RIGHT_NET = "1.1.1.0/24", "2.2.2.0/24"
 

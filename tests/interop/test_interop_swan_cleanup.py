@@ -11,7 +11,7 @@ import pytest
 from swan_fixtures import pair_connections, swan_pair, swan_prefix
 
 from netconf_device.interop import netns
-from netconf_device.interop.strongswan import Charon
+from netconf_device.interop.strongswan import Charon, StrongswanError
 
 pytestmark = [pytest.mark.root]
 
@@ -115,3 +115,30 @@ def test_interop_netns_helpers(swan_workdir):
     assert netns.list_namespaces(prefix) == []
     with pytest.raises(netns.NetnsError, match="does not exist"):
         netns.call_in_netns(f"{prefix}-l", lambda: None)
+
+
+@pytest.mark.strongswan
+def test_interop_detached_charon_outlives_its_process_and_is_adopted(swan_workdir):
+    """`lab up` starts charon and exits; `lab down` (another process) finds it again and stops it."""
+    import sys
+    import textwrap
+
+    from swan_fixtures import REPO_ROOT
+
+    with netns.Netns.create(swan_prefix("adp")) as ns:
+        script = textwrap.dedent(f"""
+            from netconf_device.interop.strongswan import Charon
+            c = Charon({str(swan_workdir)!r}, "kept", netns={ns.name!r}).start()
+            print(c.detach())
+        """)
+        out = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True,
+                             timeout=60, check=True)
+        pid = int(out.stdout.strip())
+        assert not _gone(pid, timeout=0.5), "charon died with the process that detached it"
+        adopted = Charon.adopt(swan_workdir, "kept", netns=ns.name)
+        assert adopted.pid == pid and adopted.running
+        assert adopted.list_sas() == [] and adopted.stats()["ikesas"]["total"] == "0"
+        adopted.stop()
+        assert _gone(pid) and not adopted.running
+        with pytest.raises(StrongswanError, match="no running instance"):
+            Charon.adopt(swan_workdir, "kept", netns=ns.name)
