@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"esp={args.esp} cpu_initiator={r.cpu_initiator}s cpu_responder={r.cpu_responder}s "
                       f"responder_established={r.responder_established} ike_sas={r.ike_sas_initiator}/"
                       f"{r.ike_sas_responder} udp_out={r.udp_out_initiator}/{r.udp_out_responder} "
-                      f"(expected {2 * n} each) dataplane={r.dataplane_ok}"
+                      f"(expected {2 * n} each) udp_drops={r.udp_drops} dataplane={r.dataplane_ok}"
                       + (f" errors={list(r.errors)}" if r.errors else ""), flush=True)
             if all(r.ok for r in runs):
                 median = statistics.median(r.seconds for r in runs)

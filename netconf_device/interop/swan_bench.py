@@ -66,7 +66,8 @@ class TunnelBenchResult:
     ike_sas_initiator: int
     ike_sas_responder: int
     udp_out_initiator: int
-    udp_out_responder: int
+    udp_out_responder: int  # 2 per tunnel each without retransmissions
+    udp_drops: int  # receive-buffer drops in both namespaces during the window
     dataplane_ok: bool | None
     errors: tuple[str, ...] = field(default=())
 
@@ -90,12 +91,14 @@ def _cpu_seconds(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / _CLK_TCK  # utime + stime of all threads
 
 
-def _udp_out(pid: int | None) -> int:
+def _udp_counters(pid: int | None) -> tuple[int, int]:
+    """(datagrams sent, datagrams dropped on receive) in the process's network namespace."""
     if pid is None:
-        return 0
+        return 0, 0
     with open(f"/proc/{pid}/net/snmp") as f:
         rows = [line.split() for line in f if line.startswith("Udp:")]
-    return int(dict(zip(rows[0][1:], rows[1][1:], strict=False)).get("OutDatagrams", 0))
+    udp = {k: int(v) for k, v in zip(rows[0][1:], rows[1][1:], strict=False)}
+    return udp.get("OutDatagrams", 0), udp.get("RcvbufErrors", 0) + udp.get("InErrors", 0)
 
 
 class _LogTail:
@@ -183,7 +186,7 @@ def run_once(
         with init.vici(timeout=max(60.0, timeout)) as v:
             v.load_shared(conns[0].vici_shared_secret() or {})
             cpu0 = (_cpu_seconds(init.pid), _cpu_seconds(resp.pid))
-            udp0 = (_udp_out(init.pid), _udp_out(resp.pid))
+            udp0 = (_udp_counters(init.pid), _udp_counters(resp.pid))
             t0 = time.monotonic()
             for msg in messages:
                 v.load_conn(msg)
@@ -205,7 +208,7 @@ def run_once(
                 time.sleep(0.002)
             t1 = time.monotonic()
             cpu1 = (_cpu_seconds(init.pid), _cpu_seconds(resp.pid))
-            udp1 = (_udp_out(init.pid), _udp_out(resp.pid))
+            udp1 = (_udp_counters(init.pid), _udp_counters(resp.pid))
             time.sleep(0.3)
             tail.poll()
             resp_tail.poll()
@@ -226,7 +229,8 @@ def run_once(
             tunnels=n, established=min(tail.count, n), seconds=round(t1 - t0, 3), ike=ike, esp=esp,
             cpu_initiator=round(cpu1[0] - cpu0[0], 2), cpu_responder=round(cpu1[1] - cpu0[1], 2),
             responder_established=resp_tail.count, ike_sas_initiator=ike_counts[0], ike_sas_responder=ike_counts[1],
-            udp_out_initiator=udp1[0] - udp0[0], udp_out_responder=udp1[1] - udp0[1], dataplane_ok=dataplane,
+            udp_out_initiator=udp1[0][0] - udp0[0][0], udp_out_responder=udp1[1][0] - udp0[1][0],
+            udp_drops=(udp1[0][1] - udp0[0][1]) + (udp1[1][1] - udp0[1][1]), dataplane_ok=dataplane,
             errors=tuple(errors),
         )
     finally:
