@@ -141,6 +141,8 @@ class IkeSaInfo:
     raw: dict = field(repr=False, compare=False)
 
 
+# level-4 dumps ("Sk_ei secret => 32 bytes @ 0x..", "   0: 0A 1B ...") and the AUTH inputs
+_SECRET_LINE = re.compile(r"=> \d+ bytes @|\] (?:<[^>]*> )?\s*\d+: [0-9A-F]{2}( |$)")
 _PRETTY_SECTION = re.compile(r"^(\S+) \{$")
 _PRETTY_LIST = re.compile(r"^(\S+) = \[$")
 _PRETTY_KV = re.compile(r"^(\S+) = (.*)$")
@@ -464,7 +466,8 @@ class Charon:
                 text = path.read_text(errors="replace").splitlines()
             except FileNotFoundError:
                 continue
-            text = [t for t in text if "plugin '" not in t or "failed" in t]
+            # never put key material into an exception (it ends up in test and CI logs)
+            text = [t for t in text if ("plugin '" not in t or "failed" in t) and not _SECRET_LINE.search(t)]
             parts.append(f"--- {path.name} (tail) ---\n" + "\n".join(text[-lines:]))
         return "\n".join(parts) or "(no output)"
 

@@ -170,6 +170,7 @@ def run_once(
     resp = Charon(workdir, "resp", netns=topo.right.name, settings=_settings())
     init = Charon(workdir, "init", netns=topo.left.name, settings=_settings())
     errors: list[str] = []
+    tails: tuple[_LogTail, ...] = ()
     try:
         resp.start(timeout=30)
         init.start(timeout=30)
@@ -183,6 +184,7 @@ def run_once(
         messages = [c.to_vici() for c in conns]
         tail = _LogTail(init.log_path)
         resp_tail = _LogTail(resp.log_path)
+        tails = (tail, resp_tail)
         with init.vici(timeout=max(60.0, timeout)) as v:
             v.load_shared(conns[0].vici_shared_secret() or {})
             cpu0 = (_cpu_seconds(init.pid), _cpu_seconds(resp.pid))
@@ -223,8 +225,6 @@ def run_once(
         dataplane = _check_dataplane(topo, init, tail, n) if ping and not errors else None
         if dataplane is False:
             errors.append("data plane check failed (ping through tunnel 1 or N)")
-        tail.close()
-        resp_tail.close()
         return TunnelBenchResult(
             tunnels=n, established=min(tail.count, n), seconds=round(t1 - t0, 3), ike=ike, esp=esp,
             cpu_initiator=round(cpu1[0] - cpu0[0], 2), cpu_responder=round(cpu1[1] - cpu0[1], 2),
@@ -234,6 +234,8 @@ def run_once(
             errors=tuple(errors),
         )
     finally:
+        for t in tails:
+            t.close()
         stop_all([init, resp], timeout=60)
 
 

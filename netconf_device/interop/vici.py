@@ -228,8 +228,17 @@ class ViciClient:
                 elif ptype == CMD_UNKNOWN:
                     raise ViciError(f"vici: unknown command {command!r}")
         finally:
+            self._unregister(event)
+
+    def _unregister(self, event: str) -> None:
+        """Best effort: a failure here must not hide the error that got us here."""
+        try:
             self._sock.sendall(_packet(EVENT_UNREGISTER, event))
-            ptype, _ = self._recv_packet(time.monotonic() + self.timeout)
+            deadline = time.monotonic() + self.timeout
+            while self._recv_packet(deadline)[0] not in (EVENT_CONFIRM, EVENT_UNKNOWN):
+                pass  # late events of this stream
+        except (OSError, ViciError):
+            self.close()
 
     # --- convenience wrappers
     def version(self) -> dict:

@@ -275,3 +275,20 @@ def test_interop_tshark_uat_rows():
         f'"HMAC-SHA-256-128 [RFC4868]","0x{"02" * 32}"')
     with pytest.raises(TsharkError, match="cannot decrypt"):
         esp_uat_row(EspSaKeys(1, "a", "b", "ESP:CAMELLIA_CBC_128/HMAC_SHA1_96", b"k", b"i"))
+
+
+def test_interop_error_messages_never_carry_key_dumps(tmp_path):
+    """charon's log tail goes into StrongswanError messages (and so into CI logs): no key material."""
+    from netconf_device.interop.strongswan import Charon
+
+    c = Charon(tmp_path, "x")
+    c.dir.mkdir(parents=True)
+    secret = bytes(range(0xA0, 0xC0))
+    lines = [_line("13", "IKE", "<peer|1> ", "establishing CHILD_SA net{1}")]
+    lines += _dump("13", "IKE", "<peer|1> ", "Sk_ei secret", secret)
+    lines += _dump("13", "IKE", "<peer|1> ", "secret", b"my-psk")
+    lines.append(_line("13", "IKE", "<peer|1> ", "IKE_SA peer[1] state change: CONNECTING => DESTROYING"))
+    c.log_path.write_text("\n".join(lines) + "\n")
+    text = c._diagnostics()
+    assert "establishing CHILD_SA" in text and "DESTROYING" in text
+    assert "A0 A1 A2" not in text and "my-psk" not in text and "bytes @" not in text
