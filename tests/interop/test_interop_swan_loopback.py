@@ -7,13 +7,17 @@ custom ports also establish a tunnel, floating only their own port to the custom
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from swan_fixtures import swan_prefix
 
 from netconf_device.interop import netns
+from netconf_device.interop.capture import Capture
 from netconf_device.interop.ike_probe import IKE_SA_INIT, probe_ike_sa_init
 from netconf_device.interop.strongswan import Charon, loopback_settings, stop_all
 from netconf_device.interop.swanctl_conf import Child, Connection
+from netconf_device.interop.tshark import decrypt_with_charon_keys, summarize
 
 pytestmark = [pytest.mark.root, pytest.mark.strongswan]
 
@@ -47,7 +51,7 @@ def test_interop_custom_port_needs_non_esp_marker(loopback_ns, swan_workdir):
         assert refused is not None and refused.payloads == ("N(NO_PROPOSAL_CHOSEN)",)
 
 
-def test_interop_two_charons_on_loopback_custom_ports(loopback_ns, swan_workdir):
+def test_interop_two_charons_on_loopback_custom_ports(loopback_ns, swan_workdir, need_tshark):
     r = Charon(swan_workdir, "lo-r", netns=loopback_ns.name, settings=loopback_settings(15500, 15501))
     i = Charon(swan_workdir, "lo-i", netns=loopback_ns.name, settings=loopback_settings(16500, 16501))
     try:
@@ -56,7 +60,19 @@ def test_interop_two_charons_on_loopback_custom_ports(loopback_ns, swan_workdir)
         r.load(Connection(local_addrs=("127.0.0.1",), psk="lo-psk", children=LOOP_TS))
         i.load(Connection(local_addrs=("127.0.0.1",), remote_addrs=("127.0.0.1",), remote_port=15500,
                           psk="lo-psk", children=LOOP_TS))
-        i.initiate()
+        with Capture(swan_workdir / "lo.pcap", netns=loopback_ns.name, interface="lo", bpf="udp") as cap:
+            i.initiate()
+            time.sleep(0.2)
+        # every IKE message carries the marker, IKE_SA_INIT included; tshark needs the ports as udpencap
+        ports = (15500, 15501, 16500, 16501)
+        results = decrypt_with_charon_keys(cap.path, i.keys(), udpencap_ports=ports)
+        ike = [x for x in results if x.kind == "ike"]
+        assert [x.ike_exchange for x in ike] == ["IKE_SA_INIT"] * 2 + ["IKE_AUTH"] * 2
+        assert all(x.non_esp_marker for x in ike)
+        assert [(x.sport, x.dport) for x in ike] == [(16500, 15500), (15500, 16500), (16501, 15500), (15500, 16501)]
+        s = summarize(results)
+        assert s.ike_encrypted == 2 and s.ike_correct == 2 and s.all_verified
+        assert not any(x.kind == "ike" for x in decrypt_with_charon_keys(cap.path, i.keys()))  # unmapped ports
         (isa,) = i.list_sas()
         (rsa,) = r.list_sas()
         # each floats its own port to its NAT-T port; the remote port floats only from 500, so 15500 stays
