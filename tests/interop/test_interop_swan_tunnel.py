@@ -122,7 +122,6 @@ def test_interop_tshark_verifies_every_packet(tunnel, need_tshark):
     assert bad.ike_incorrect >= 1 and bad.esp_good == 0 and bad.esp_bad >= 1 and not bad.all_verified
 
 
-@pytest.mark.slow
 def test_interop_gcm_pfs_rekeys_from_both_sides(swan_workdir, need_tshark):
     """GCM IKE, ESP with PFS (KE only on rekey), child and IKE rekeys started by each side; keys of every
     generation agree between the logs and decrypt the capture."""
