@@ -365,6 +365,12 @@ class Charon:
             raise StrongswanError(f"instance {self.name} is already running (pid {self.pid})")
         if self.netns and not netns_mod.exists(self.netns):
             raise StrongswanError(f"network namespace {self.netns!r} does not exist")
+        try:
+            other = int(self.pid_path.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            other = None
+        if other is not None and _is_our_charon(other, self.conf_path):
+            raise StrongswanError(f"instance {self.name} already runs as pid {other} (Charon.adopt it or stop it)")
         charon = self._charon_path or find_charon()
         self._prepare_dir()
         argv = (["ip", "netns", "exec", self.netns] if self.netns else []) + [charon]

@@ -135,6 +135,8 @@ def test_interop_detached_charon_outlives_its_process_and_is_adopted(swan_workdi
                              timeout=60, check=True)
         pid = int(out.stdout.strip())
         assert not _gone(pid, timeout=0.5), "charon died with the process that detached it"
+        with pytest.raises(StrongswanError, match="already runs"):
+            Charon(swan_workdir, "kept", netns=ns.name).start()
         adopted = Charon.adopt(swan_workdir, "kept", netns=ns.name)
         assert adopted.pid == pid and adopted.running
         assert adopted.list_sas() == [] and adopted.stats()["ikesas"]["total"] == "0"
