@@ -148,8 +148,9 @@ def ipsec_detail_integrity_name(keyword: str | None) -> str:
     return _IPSEC_DETAIL_HMAC.get(keyword, keyword)
 
 
-def proxy_identity(network: ipaddress.IPv4Network | ipaddress.IPv6Network | str, protocol: str = "any",
-                   port: int = 0) -> str:
+def proxy_identity(
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network | str, protocol: str = "any", port: int = 0
+) -> str:
     """A traffic selector as Junos prints it: ``ipv4_subnet(any:0,[0..7]=0.0.0.0/0)`` (captured).
 
     ``[0..7]`` spans the address and mask bytes (4 + 4 for IPv4); for IPv6 it is ``[0..31]`` (DERIVED).
@@ -181,9 +182,17 @@ def expires_in(seconds: int) -> str:
 
 
 def junos_duration(seconds: int) -> str:
-    """``112 days, 12 hours, 6 minutes, 25 seconds`` (captured in fpc up-time)."""
+    """``112 days, 12 hours, 6 minutes, 25 seconds`` (captured in fpc up-time).
+
+    DERIVED for short spans: leading zero units are left out and a count of 1 is singular
+    (``5 minutes, 1 second``), as Junos prints uptimes of freshly booted components.
+    """
     seconds = max(0, int(seconds))
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
-    return f"{days} days, {hours} hours, {minutes} minutes, {secs} seconds"
+    parts = []
+    for value, unit in ((days, "day"), (hours, "hour"), (minutes, "minute"), (secs, "second")):
+        if parts or value or unit == "second":
+            parts.append(f"{value} {unit}" + ("" if value == 1 else "s"))
+    return ", ".join(parts)

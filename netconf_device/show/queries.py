@@ -194,7 +194,10 @@ def parse_ipsec_sa_query(rpc: Element) -> IpsecSaQuery:
             integers=frozenset({"index", "show-index-ipsec-security-association"}),
             strings=frozenset({"family", "show-vpnname-ipsec-security-association"}),
             ignored=frozenset(
-                {"show-trafficselectorname-ipsec-security-association", "show-srg-id-ipsec-security-association"}
+                {
+                    "show-trafficselectorname-ipsec-security-association",
+                    "show-srg-id-ipsec-security-association",
+                }
             ),
         ),
     )

@@ -37,8 +37,9 @@ def render_ike_security_associations(top: Element) -> str:
         return ""
     lines = [IKE_BRIEF_HEADER]
     for entry in entries:
-        # "%-7s %-6s" puts the cookies at column 15; a longer index pushes the state right (captured).
-        index_state = f"{text_of(entry, 'ike-sa-index'):<7} {text_of(entry, 'ike-sa-state'):<6} "
+        # The cookies start at column 15 whatever the index width: an 8-digit index pushes the state one
+        # column right and eats into its padding (captured on vSRX 24.4).
+        index_state = f"{text_of(entry, 'ike-sa-index'):<7} {text_of(entry, 'ike-sa-state')}".ljust(14) + " "
         lines.append(
             f"{index_state}{text_of(entry, 'ike-sa-initiator-cookie'):<16}  "
             f"{text_of(entry, 'ike-sa-responder-cookie'):<16}  "
@@ -130,9 +131,7 @@ def _ike_sa_detail(block: Element) -> str:
 # ====================================================================================== active peers
 
 # DERIVED layout (no capture of `show security ike active-peer`).
-ACTIVE_PEER_HEADER = (
-    f"{'Remote Address':<36}{'Port':<9}{'Peer IKE-ID':<37}{'AAA username':<37}Assigned IP"
-)
+ACTIVE_PEER_HEADER = f"{'Remote Address':<36}{'Port':<9}{'Peer IKE-ID':<37}{'AAA username':<37}Assigned IP"
 
 
 def render_ike_active_peers(top: Element) -> str:

@@ -7,6 +7,8 @@ so they work on replies with or without namespaces (clients such as Toby and PyE
 
 from __future__ import annotations
 
+import re
+
 from lxml import etree
 
 from netconf_device.show.junos_version import JUNOS_NS
@@ -25,12 +27,23 @@ def top_element(tag: str, *, style: str | None = None, area_ns: str | None = Non
     return element
 
 
+# Values are single-line strings. Some come from the network (a peer's IKE identity), so characters XML
+# cannot carry, and control characters that would break or forge CLI lines (newline, tab, DEL ...), are
+# escaped rather than allowed to make the reply unserializable or the text misleading.
+_UNSAFE = re.compile("[^\u0020-\u007e\u00a0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_safe(text: str) -> str:
+    """``text`` with control and non-XML characters shown as ``\\xNN`` / ``\\uNNNN`` escapes."""
+    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
 def sub(parent: Element, tag: str, text: object | None = None) -> Element:
     """Append ``<tag>text</tag>`` in the parent's namespace; ``None`` text makes an empty element."""
     namespace = etree.QName(parent).namespace
     child = etree.SubElement(parent, etree.QName(namespace, tag) if namespace else tag)
     if text is not None:
-        child.text = str(text)
+        child.text = xml_safe(str(text))
     return child
 
 
