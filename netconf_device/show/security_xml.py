@@ -178,6 +178,7 @@ def build_ike_active_peers(
     *,
     level: Level | None = None,
     peer_address: str | None = None,
+    port: int | None = None,
 ) -> Element:
     """``<ike-active-peers-information>`` (§1.8). DERIVED: no capture exists; names from YANG 24.4 and the
     XPaths Juniper's Toby reads (``ike-sa-remote-address``, ``ike-ike-id``, ``ike-dpd-stats-req`` ...).
@@ -187,6 +188,8 @@ def build_ike_active_peers(
     detail = (level or "brief") == "detail"
     for peer in peers:
         if peer_address is not None and not _same_address(peer.remote_address, peer_address):
+            continue
+        if port is not None and peer.remote_port != port:
             continue
         if detail:
             _active_peer_detail(top, peer)

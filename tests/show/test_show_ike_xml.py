@@ -7,7 +7,7 @@ import re
 import pytest
 from lxml import etree
 
-from netconf_device.show.junos_version import JUNOS_NS
+from netconf_device.show.junos_version import JUNOS_NS, namespace_release
 from netconf_device.show.security_xml import build_ike_security_associations
 from netconf_device.show.views import IkeAlgorithms, IkeChildNegotiation, IkeSaView, IkeTrafficStatistics
 
@@ -133,9 +133,11 @@ def test_brief_matches_toby_capture_exactly(xml_tools):
 def test_brief_declares_junos_namespace_and_style():
     built = build_ike_security_associations(toby_sas())
     assert built.get(f"{{{JUNOS_NS}}}style") == "brief"
-    assert JUNOS_NS == "http://xml.juniper.net/junos/24.2R1/junos"
+    # Junos 20+ puts "<major>.<minor>R0" in the URI (captures: 20.2R0, 20.4R0, 21.1R0); the device is 24.4R1.
+    assert JUNOS_NS == "http://xml.juniper.net/junos/24.4R0/junos"
+    assert namespace_release("20.2R3-S2.5") == "20.2R0"
     wire = etree.tostring(built).decode()
-    assert 'xmlns:junos="http://xml.juniper.net/junos/24.2R1/junos"' in wire
+    assert 'xmlns:junos="http://xml.juniper.net/junos/24.4R0/junos"' in wire
     assert 'junos:style="brief"' in wire
 
 
