@@ -73,7 +73,7 @@ def ipsec_tunnel_view(
     deletions: int = 0,
     events: Iterable[TunnelEvent] = (),
 ) -> IpsecTunnelView:
-    """A VPN of the intent with its installed child SAs (oldest latest).
+    """A VPN of the intent with its installed child SAs (oldest first).
 
     ``soft_lifetimes`` and ``kilobytes_used`` are keyed by the inbound SPI; ``ike_port`` is the port the
     IKE SA runs on (4500 after NAT-T floating), which is what Junos shows in the Port column.
