@@ -23,12 +23,17 @@ _UINT32_MAX = 4294967295
 
 
 class ShowArgumentError(ValueError):
-    """A bad argument of an operational RPC; ``element`` names the offending argument."""
+    """A bad argument of an operational RPC.
 
-    def __init__(self, message: str, element: str) -> None:
+    ``element`` names the offending argument; ``tag`` is the RFC 6241 error-tag for the ``<rpc-error>``:
+    ``invalid-value``, ``unknown-element`` or ``missing-element``.
+    """
+
+    def __init__(self, message: str, element: str, tag: str = "invalid-value") -> None:
         super().__init__(message)
         self.message = message
         self.element = element
+        self.tag = tag
 
 
 @dataclass(frozen=True)
@@ -68,7 +73,7 @@ def _parse(rpc: Element, spec: _Spec) -> dict[str, object]:
         elif name in spec.ignored or name in _LOCATION:
             continue
         else:
-            raise ShowArgumentError(f"syntax error: unexpected argument '{name}'", name)
+            raise ShowArgumentError(f"syntax error: unexpected argument '{name}'", name, "unknown-element")
     return values
 
 
@@ -266,12 +271,12 @@ def parse_pic_detail_query(rpc: Element) -> PicQuery:
             continue
         name = local_name(element)
         if name not in ("fpc-slot", "pic-slot"):
-            raise ShowArgumentError(f"syntax error: unexpected argument '{name}'", name)
+            raise ShowArgumentError(f"syntax error: unexpected argument '{name}'", name, "unknown-element")
         text = (element.text or "").strip()
         if not text.isdigit() or int(text) > 255:
             raise ShowArgumentError(f"invalid value '{text}' for {name}", name)
         values[name] = int(text)
     for name in ("fpc-slot", "pic-slot"):
         if name not in values:
-            raise ShowArgumentError(f"missing mandatory argument '{name}'", name)
+            raise ShowArgumentError(f"missing mandatory argument '{name}'", name, "missing-element")
     return PicQuery(fpc_slot=values["fpc-slot"], pic_slot=values["pic-slot"])

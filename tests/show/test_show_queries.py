@@ -100,6 +100,7 @@ def test_ike_sa_bad_arguments(request_xml, element):
         parse_ike_sa_query(rpc(request_xml))
     assert caught.value.element == element
     assert caught.value.message
+    assert caught.value.tag == ("unknown-element" if element == "bogus" else "invalid-value")
 
 
 def test_ipsec_sa_requests():
@@ -151,6 +152,9 @@ def test_pic_detail_requests():
     assert parse_pic_detail_query(
         rpc("<get-pic-detail><fpc-slot>0</fpc-slot><pic-slot>2</pic-slot></get-pic-detail>")
     ) == PicQuery(0, 2)
+    with pytest.raises(ShowArgumentError) as caught:
+        parse_pic_detail_query(rpc("<g><fpc-slot>0</fpc-slot></g>"))
+    assert (caught.value.element, caught.value.tag) == ("pic-slot", "missing-element")
     for bad in (
         "<g><fpc-slot>0</fpc-slot></g>",
         "<g><fpc-slot>x</fpc-slot><pic-slot>0</pic-slot></g>",
