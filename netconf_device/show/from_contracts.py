@@ -135,7 +135,6 @@ def ipsec_tunnel_view(
         deletions=deletions,
         negotiated_sas=len(children),
         events=tuple(events),
-        ike_sa_index=latest.ike_sa_index if latest else None,
     )
 
 

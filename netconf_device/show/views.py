@@ -81,8 +81,7 @@ class IkeSaView:
     reauth_lifetime_remaining_seconds: int | None = None  # None: "Disabled"
     fragmentation_enabled: bool = True
     fragmentation_size: int = 576
-    local_identity: str = ""  # our IKE ID as printed ("16.1.1.2", "C=US, O=...", "mx.example")
-    remote_identity: str = ""  # the peer's IKE ID ("Peer ike-id")
+    remote_identity: str = ""  # the peer's IKE ID as printed ("16.1.1.2", "C=US, O=...", "peer.example")
     traffic: IkeTrafficStatistics = IkeTrafficStatistics()
     ipsec_sas_created: int = 0
     ipsec_sas_deleted: int = 0
@@ -207,7 +206,6 @@ class IpsecTunnelView:
     configured_sas: int = 1  # "Multi-sa, Configured SAs# 1, Negotiated SAs#: 1"
     negotiated_sas: int = 1
     events: tuple[TunnelEvent, ...] = ()
-    ike_sa_index: int | None = None
 
 
 # ======================================================================================= statistics

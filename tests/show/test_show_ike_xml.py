@@ -100,7 +100,6 @@ def toby_sas() -> list[IkeSaView]:
         algorithms=IkeAlgorithms("hmac-sha1-96", "aes256-cbc", "hmac-sha1", "DH-group-5"),
         lifetime_remaining_seconds=11242,
         authentication_method="RSA-signatures",
-        local_identity=HUB,
         remote_identity=SPOKE2,
         traffic=IkeTrafficStatistics(8860, 8860, 37, 37, 0, 0),
         ipsec_sas_created=36,

@@ -57,7 +57,6 @@ ike_sas = st.builds(
     local_gateway_interface=st.none() | st.just("et-0/2/10.0"),
     reauth_lifetime_remaining_seconds=st.none() | lifetimes,
     fragmentation_enabled=st.booleans(),
-    local_identity=any_text,
     remote_identity=any_text,
     traffic=st.builds(IkeTrafficStatistics, counters, counters, counters, counters, counters, counters),
     ipsec_sas_created=counters,

@@ -130,3 +130,15 @@ def test_text_dispatch():
         render_text(pic_status)
     with pytest.raises(KeyError):
         render_text(etree.Element("software-information"))
+
+
+def test_reply_inside_rpc_reply_serializes_like_junos():
+    """Appended to the server's <rpc-reply>, the junos prefix is declared once, on <rpc-reply>."""
+    from netconf_device.show.junos_version import JUNOS_NS
+
+    base = "urn:ietf:params:xml:ns:netconf:base:1.0"
+    reply = etree.Element(f"{{{base}}}rpc-reply", nsmap={None: base, "junos": JUNOS_NS})
+    reply.append(replies.ike_security_associations_reply(rpc("<g/>"), SAS))
+    wire = etree.tostring(reply).decode()
+    assert wire.count("xmlns:junos=") == 1
+    assert '<ike-security-associations-information junos:style="brief">' in wire
