@@ -54,6 +54,14 @@ def build_pic_detail(pic: PicDetailView) -> Element:
         sub(entry, "sfp-jnpr-ver", optics.jnpr_revision)
         sub(entry, "sfp-msa-version", optics.msa_version)
 
+    # YANG 24.4 container (no capture): which PFE serves each port, and its speed.
+    speeds = sub(detail, "port-speed-information")
+    for port in pic.ports:
+        entry = sub(speeds, "port")
+        sub(entry, "port-number1", port.port_number)
+        sub(entry, "pfe-number", port.pfe_number)
+        sub(entry, "speed-capability", port.speed)
+
     # DERIVED: port groups of the PFE slices (seed: "show chassis fpc N pic M displays port group
     # information and the WAN connectivity status of the ports").
     groups = sub(detail, "port-group-information")

@@ -91,6 +91,7 @@ def test_xml_shape_and_namespaces():
         "pic-version",
         "up-time",
         "port-information",
+        "port-speed-information",
         "port-group-information",
         "ipsec-wan-information",
     ]
@@ -115,6 +116,8 @@ def test_xml_shape_and_namespaces():
     }
     assert wan["et-0/2/10"] == ("Yes", "OK")
     assert wan["et-0/2/11"] == ("No", "-")
+    speed = detail.find(f"{q('port-speed-information')}/{q('port')}")
+    assert [c.text for c in speed] == ["0", "4", "100G"]
     groups = detail.find(q("port-group-information"))
     first = groups.find(q("port-group"))
     assert [c.text for c in first] == ["4", "0", "0-3", "Yes", "300 Gbps", "100 Gbps"]
