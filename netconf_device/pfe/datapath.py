@@ -307,6 +307,27 @@ class Datapath:
         """``usp-ipsec-total-statistics-information`` values; KeyError for an unknown tunnel index."""
         return self.counters.ipsec_snapshot(tunnel_index)
 
+    def ipsec_statistics_by_tunnel(self) -> dict[int, dict[str, int]]:
+        """Per tunnel index counters of every configured (or SA-carrying) tunnel."""
+        return {index: counters.as_dict() for index, counters in self.counters.tunnels.items()}
+
+    def sa_usage(self, spi_in: int) -> dict[str, int] | None:
+        """Traffic accounted against an SA pair's lifetimes (bytes are inner bytes, per direction).
+
+        Only SAs with a byte or packet lifetime are metered (others never expire by volume).
+        """
+        pair = self.sad.pairs.get(spi_in)
+        if pair is None:
+            return None
+        return {
+            "inbound_bytes": pair.inbound.lifetime.bytes,
+            "inbound_packets": pair.inbound.lifetime.packets,
+            "outbound_bytes": pair.outbound.lifetime.bytes,
+            "outbound_packets": pair.outbound.lifetime.packets,
+            "outbound_sequence": pair.outbound.seq,
+            "inbound_highest_sequence": pair.inbound.replay.top,
+        }
+
     def clear_ipsec_statistics(self, tunnel_index: int | None = None) -> None:
         self.counters.clear_ipsec(tunnel_index)
 

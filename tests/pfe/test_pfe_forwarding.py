@@ -248,3 +248,14 @@ def test_pfe_unknown_and_disabled_interfaces(fast_path):
     garbage = [(LAN, b""), (LAN, b"\x45"), (LAN, b"\x75" + bytes(40)), (LAN, bytes(60))]
     assert a.process(garbage, 1.0) == []
     assert a.interface_statistics("et-0/1/8.0")["et-0/1/8.0"]["input_errors"] == 4
+
+
+def test_pfe_per_tunnel_statistics_and_sa_usage(fast_path):
+    a = peer("a", fast_path=fast_path, lifetime_bytes=10_000_000)
+    spi_in = next(iter(a.sad.pairs))
+    a.process([(LAN, udp_packet(host("a", 4), host("b", 4), payload=b"u" * 100))] * 3, 1.0)
+    assert a.ipsec_statistics_by_tunnel()[TUNNEL_INDEX]["esp_encrypted_packets"] == 3
+    usage = a.sa_usage(spi_in)
+    assert usage["outbound_packets"] == 3 and usage["outbound_bytes"] == 3 * 128
+    assert usage["outbound_sequence"] == 3
+    assert a.sa_usage(12345) is None
