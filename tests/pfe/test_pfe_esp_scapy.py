@@ -24,6 +24,7 @@ from pfe_testlib import (
 )
 
 from netconf_device.config.intent import UdpEncapsulation
+from netconf_device.pfe import ip
 from netconf_device.sa import RekeyRequest, UdpEncap
 
 FAMILIES = list(itertools.product((4, 6), (4, 6)))  # (inner, outer)
@@ -140,3 +141,36 @@ def test_pfe_seq32_never_wraps(fast_path):
     assert stats["discard_errors"] == 2
     events = a.drain_events()
     assert RekeyRequest(TUNNEL_INDEX, pair.inbound.spi, "sequence") in events
+
+
+@pytest.mark.parametrize("fast_path", (True, False), ids=("fast", "general"))
+@pytest.mark.parametrize("esn", (False, True), ids=("seq32", "esn"))
+def test_pfe_rekey_requested_before_the_counter_wraps(fast_path, esn):
+    a = peer("a", fast_path=fast_path, intent_kwargs={"esn": esn}, esn=esn)
+    pair = next(iter(a.sad.pairs.values()))
+    pair.outbound.seq = pair.outbound.seq_soft - 3
+    packets = [(LAN, udp_packet(host("a", 4), host("b", 4))) for _ in range(6)]
+    assert len(a.process(packets[:2], 1.0)) == 2
+    assert not [e for e in a.drain_events() if isinstance(e, RekeyRequest)]
+    assert len(a.process(packets[2:], 2.0)) == 4  # traffic keeps flowing while IKE rekeys
+    assert [e for e in a.drain_events() if isinstance(e, RekeyRequest)] == [
+        RekeyRequest(TUNNEL_INDEX, pair.inbound.spi, "sequence")]
+    assert pair.outbound.seq_soft < pair.outbound.seq_limit
+
+
+@pytest.mark.parametrize("fast_path", (True, False), ids=("fast", "general"))
+def test_pfe_outer_ce_mark_reaches_ect_inner_packets(fast_path):
+    b = peer("b", fast_path=fast_path)
+    sender = scapy_sa("a")
+    ect = expected_forwarded(udp_packet(host("a", 4), host("b", 4), tos=0x02))  # ECT(0)
+    not_ect = expected_forwarded(udp_packet(host("a", 4), host("b", 4), tos=0x00))
+    wire = []
+    for seq, inner in enumerate((ect, not_ect), 1):
+        esp = bytearray(scapy_encrypt(sender, inner, seq_num=seq))
+        esp[1] |= 0x03  # a congested router marked the outer header CE
+        esp[10:12] = b"\0\0"
+        esp[10:12] = ip.checksum(bytes(esp[:20])).to_bytes(2, "big")
+        wire.append((WAN, bytes(esp)))
+    out = b.process(wire, 1.0)
+    assert [p[1] & 3 for _, p in out] == [3, 0]
+    assert all(ip.checksum(p[:20]) == 0 for _, p in out)
