@@ -280,7 +280,7 @@ class Datapath:
             src, dst = packet[8:24], packet[24:40]
         self._emit(Acquire(vpn.tunnel_index, vpn.name, ipaddress.ip_address(src), ipaddress.ip_address(dst)))
 
-    def request_rekey(self, pair_spi_in: int, tunnel_index: int, reason: str, sent: set[str]) -> None:
+    def _request_rekey(self, pair_spi_in: int, tunnel_index: int, reason: str, sent: set[str]) -> None:
         if reason in sent:
             return
         sent.add(reason)
@@ -441,11 +441,8 @@ class Datapath:
                     return
             else:
                 counters.output_drops += 1
-                if ingress is not None:
-                    if v4:
-                        self._icmp_error(ingress, packet, None, 0, mtu=egress.mtu, out=out)
-                    else:
-                        self._icmp_error(ingress, packet, None, 0, mtu=egress.mtu, out=out)
+                if ingress is not None:  # frag-needed (IPv4 with DF) or Packet Too Big (IPv6)
+                    self._icmp_error(ingress, packet, None, 0, mtu=egress.mtu, out=out)
                 return
         name = egress.physical
         for piece in pieces:
@@ -503,11 +500,12 @@ class Datapath:
             return
         nbytes = sum(map(len, pieces))
         lifetime = sa.lifetime
-        if lifetime.limited and not lifetime.room(len(pieces), nbytes):
-            tunnel.drop("discard_errors", len(pieces))
-            self.request_rekey(sa.spi_in, sa.tunnel_index, "bytes" if lifetime.bytes_hard is not None else
-                               "packets", sa.rekey_events_sent)
-            return
+        if lifetime.limited:
+            expired = lifetime.exceeded_by(len(pieces), nbytes)
+            if expired:  # the SA has carried all it may: drop until the IKE daemon installs the next
+                tunnel.drop("discard_errors", len(pieces))
+                self._request_rekey(sa.spi_in, sa.tunnel_index, expired, sa.rekey_events_sent)
+                return
         name = egress.physical
         wan = egress.counters
         for piece in pieces:
@@ -515,7 +513,7 @@ class Datapath:
                 outer = sa.encapsulate(piece)
             except Drop as drop:
                 tunnel.drop(drop.reason)
-                self.request_rekey(sa.spi_in, sa.tunnel_index, "sequence", sa.rekey_events_sent)
+                self._request_rekey(sa.spi_in, sa.tunnel_index, "sequence", sa.rekey_events_sent)
                 return
             tunnel.esp_encrypted_packets += 1
             tunnel.esp_encrypted_bytes += len(outer)
@@ -527,16 +525,16 @@ class Datapath:
 
     def _after_outbound(self, sa, packets: int, nbytes: int) -> None:
         if sa.seq >= sa.seq_soft:
-            self.request_rekey(sa.spi_in, sa.tunnel_index, "sequence", sa.rekey_events_sent)
+            self._request_rekey(sa.spi_in, sa.tunnel_index, "sequence", sa.rekey_events_sent)
         if sa.lifetime.limited:
             reason = sa.lifetime.consume(packets, nbytes)
             if reason:
-                self.request_rekey(sa.spi_in, sa.tunnel_index, reason, sa.rekey_events_sent)
+                self._request_rekey(sa.spi_in, sa.tunnel_index, reason, sa.rekey_events_sent)
 
-    def after_inbound(self, sa, packets: int, nbytes: int) -> None:
+    def _after_inbound(self, sa, packets: int, nbytes: int) -> None:
         reason = sa.lifetime.consume(packets, nbytes)
         if reason:
-            self.request_rekey(sa.spi, sa.tunnel_index, reason, sa.rekey_events_sent)
+            self._request_rekey(sa.spi, sa.tunnel_index, reason, sa.rekey_events_sent)
 
     # ------------------------------------------------------------------ local delivery
     def _local_in(self, port: Port, packet: bytes, out: list[Packet]) -> None:
@@ -551,7 +549,7 @@ class Datapath:
                 return
             proto, offset, fragment = upper
         if fragment:
-            if proto == ip.PROTO_ESP or (packet[0] >> 4 == 4 and packet[9] == ip.PROTO_ESP):
+            if proto == ip.PROTO_ESP:
                 # The seed: no reassembly of fragments before decryption.
                 self.counters.unattributed.drop("bad_headers")
                 return
@@ -647,7 +645,7 @@ class Datapath:
         tunnel.esp_decrypted_bytes += len(inner)
         sa.last_used = self._now
         if sa.lifetime.limited:
-            self.after_inbound(sa, 1, len(inner))
+            self._after_inbound(sa, 1, len(inner))
         inner = ip.propagate_ecn(outer, inner)
         pair = self.sad.pairs.get(spi)
         st0 = pair.st0 if pair is not None else None

@@ -102,11 +102,13 @@ class Lifetime:
     def limited(self) -> bool:
         return self.bytes_hard is not None or self.packets_hard is not None
 
-    def room(self, packets: int, nbytes: int) -> bool:
-        """Whether ``packets`` more packets of ``nbytes`` in total stay within the hard limits."""
+    def exceeded_by(self, packets: int, nbytes: int) -> Literal["bytes", "packets"] | None:
+        """Which hard limit ``packets`` more packets of ``nbytes`` in total would pass, if any."""
         if self.packets_hard is not None and self.packets + packets > self.packets_hard:
-            return False
-        return not (self.bytes_hard is not None and self.bytes + nbytes > self.bytes_hard)
+            return "packets"
+        if self.bytes_hard is not None and self.bytes + nbytes > self.bytes_hard:
+            return "bytes"
+        return None
 
     def consume(self, packets: int, nbytes: int) -> Literal["bytes", "packets"] | None:
         """Account traffic; returns the reason the first time a soft limit is crossed."""

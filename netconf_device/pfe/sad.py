@@ -102,6 +102,8 @@ def build_pair(child: ChildSa, vpn: IpsecVpn | None, counters: IpsecCounters, *,
         lifetime=Lifetime(child.lifetime_bytes, child.lifetime_packets),
         bind_interface=vpn.bind_interface if vpn else None,
     )
+    # One RekeyRequest per reason for the pair, whichever direction crosses the limit first.
+    inbound.rekey_events_sent = outbound.rekey_events_sent
     return SaPair(child=child, inbound=inbound, outbound=outbound, manual=manual)
 
 

@@ -91,7 +91,7 @@ def test_pfe_sequence_limits_and_lifetime_events():
     assert lifetime.consume(1, 800) is None
     assert lifetime.consume(1, 100) == "bytes"  # 90% crossed
     assert lifetime.consume(1, 10) is None  # reported once
-    assert lifetime.room(1, 90) and not lifetime.room(1, 91)
+    assert lifetime.exceeded_by(1, 90) is None and lifetime.exceeded_by(1, 91) == "bytes"
 
 
 @pytest.mark.parametrize("fast_path", (True, False), ids=("fast", "general"))
