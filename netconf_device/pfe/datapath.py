@@ -234,17 +234,23 @@ class Datapath:
         vpn = self.vpns.get(child.tunnel_index)
         pair = build_pair(child, vpn, self.counters.tunnel(child.tunnel_index))
         self._configure_pair(pair, vpn)
+        replaced = self.sad.pairs.get(child.spi_in)
         self.sad.add(pair)
         self._acquire_sent.pop(child.tunnel_index, None)
-        self._update_ike_ports()
-        self._rebuild_fast_tables()
+        if pair.inbound.encap is not None and pair.inbound.encap_port not in self.ike_ports:
+            self.ike_ports = self.ike_ports | {pair.inbound.encap_port}
+        if replaced is not None:
+            self.fast.sa_removed(replaced)
+        self.fast.sa_added(pair)
         self.log.debug("installed SA pair in 0x%08x out 0x%08x tunnel %d", child.spi_in, child.spi_out,
                        child.tunnel_index)
 
     def delete(self, event: ChildSaDeleted) -> None:
-        if self.sad.remove(event.spi_in) is not None:
-            self._update_ike_ports()
-            self._rebuild_fast_tables()
+        pair = self.sad.remove(event.spi_in)
+        if pair is not None:
+            self.fast.sa_removed(pair)
+            if pair.inbound.encap is not None:
+                self._update_ike_ports()
 
     def send_ike(self, datagram: IkeDatagram, now: float | None = None) -> list[Packet]:
         """Build the IP/UDP packet for an outbound IKE message and route it."""

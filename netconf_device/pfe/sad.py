@@ -148,7 +148,6 @@ class Sad:
         self.inbound: dict[int, InboundSa] = {}
         self.pairs: dict[int, SaPair] = {}  # by inbound SPI
         self.by_tunnel: dict[int, list[SaPair]] = {}
-        self.version = 0  # bumped on every change, so the datapath can drop cached decisions
 
     def add(self, pair: SaPair) -> None:
         spi = pair.inbound.spi
@@ -157,7 +156,6 @@ class Sad:
         self.pairs[spi] = pair
         self.inbound[spi] = pair.inbound
         self.by_tunnel.setdefault(pair.tunnel_index, []).insert(0, pair)
-        self.version += 1
 
     def remove(self, spi_in: int) -> SaPair | None:
         pair = self.pairs.pop(spi_in, None)
@@ -169,7 +167,6 @@ class Sad:
             siblings.remove(pair)
         if not siblings:
             self.by_tunnel.pop(pair.tunnel_index, None)
-        self.version += 1
         return pair
 
     def remove_tunnel(self, tunnel_index: int) -> list[SaPair]:
