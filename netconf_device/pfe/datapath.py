@@ -95,7 +95,9 @@ class Datapath:
     # ================================================================== configuration
     def apply(self, diff: IntentDiff) -> None:
         """Apply a committed configuration change (the one apply path, DESIGN.md principle 4)."""
-        self._configure(diff.new, diff)
+        # The PFE derives everything from the new intent (cheap, and always consistent); SAs of VPNs that
+        # remain stay installed with their sequence numbers -- renegotiation is the IKE daemon's call.
+        self._configure(diff.new)
 
     def apply_intent(self, intent: Intent) -> None:
         self.apply(diff_intent(self.intent, intent))
@@ -105,7 +107,7 @@ class Datapath:
         self.extra_ike_ports = frozenset(ports)
         self._update_ike_ports()
 
-    def _configure(self, intent: Intent, diff: IntentDiff) -> None:
+    def _configure(self, intent: Intent) -> None:
         self.intent = intent
         self.interfaces = InterfaceTable.from_intent(intent, self.counters)
         live = set(self.interfaces.ports)
