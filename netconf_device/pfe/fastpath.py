@@ -191,7 +191,7 @@ class FastTables:
         if (fast is None or ((packet[22] << 8) | packet[23]) != fast.udp_port
                 or ((packet[24] << 8) | packet[25]) != len(packet) - 20):
             return None  # IKE, a keepalive, a wrong port or a bad UDP length: the general path decides
-        if fast.udp_port == 500 and packet[45] == 0x20:
+        if fast.udp_port == 500 and packet[45:46] == b"\x20":
             return None  # could be an IKE header (version byte): let the general demultiplexer look
         return fast
 

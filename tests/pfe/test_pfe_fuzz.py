@@ -22,7 +22,7 @@ def _seeds() -> list[bytes]:
     inner4 = expected_forwarded(udp_packet(host("a", 4), host("b", 4), payload=b"fuzz" * 20))
     inner6 = expected_forwarded(udp_packet(host("a", 6), host("b", 6), payload=b"zz" * 9))
     seeds = []
-    for outer, nat_t in ((4, None), (4, (4500, 4500)), (6, None), (4, (50000, 5000))):
+    for outer, nat_t in ((4, None), (4, (4500, 4500)), (6, None), (4, (50000, 5000)), (4, (50000, 500))):
         sender = scapy_sa("a", outer_version=outer, nat_t=nat_t)
         for n, inner in enumerate((inner4, inner6), 1):
             seeds.append(scapy_encrypt(sender, inner, seq_num=n))
@@ -73,6 +73,8 @@ def test_pfe_fuzz_decapsulation_never_raises(fast_path, count):
         peer("b", fast_path=fast_path, outer_version=6),
         peer("b", fast_path=fast_path, encap=UdpEncap("service-set", 0, 5000),
              intent_kwargs={"udp_encapsulation": UdpEncapsulation(5000)}),
+        peer("b", fast_path=fast_path, encap=UdpEncap("service-set", 0, 500),
+             intent_kwargs={"udp_encapsulation": UdpEncapsulation(500)}),
     ]
     rng = random.Random(20260101)
     seeds = _seeds()

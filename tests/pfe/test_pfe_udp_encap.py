@@ -191,3 +191,13 @@ def test_pfe_send_ike_builds_routed_udp(marker):
     b.process(out, 1.0)
     (event,) = [e for e in b.drain_events() if isinstance(e, IkeDatagram)]
     assert event.payload == datagram.payload and event.non_esp_marker == marker
+
+
+@pytest.mark.parametrize("size", range(0, 30))
+def test_pfe_short_udp_on_encapsulation_port_never_crashes(fast_path, size):
+    b = service_set_peer("b", fast_path, port=500)
+    spi = next(iter(b.sad.pairs)).to_bytes(4, "big")
+    packet = udp_packet(host("a", 4), "16.1.1.2", (spi + bytes(range(40)))[:size], sport=500, dport=500)
+    b.process([(WAN, packet)], 1.0)  # whatever it is (IKE, truncated ESP), it is handled, not raised
+    stats = b.ipsec_statistics()
+    assert stats["esp_decrypted_packets"] == 0
