@@ -27,6 +27,7 @@ class PfeRunner:
         self._clock = clock
         self.wires: dict[str, object] = {}
         self.unrouted = 0  # egress packets for an interface without a wire
+        self.failed_batches = 0
         if tune:
             tune_allocator()
 
@@ -44,7 +45,12 @@ class PfeRunner:
             wire.set_receiver(None)
 
     def receive(self, interface: str, packets: list[bytes]) -> None:
-        out = self.datapath.process([(interface, packet) for packet in packets], self.now())
+        try:
+            out = self.datapath.process([(interface, packet) for packet in packets], self.now())
+        except Exception:  # a datapath bug loses this batch, never the device
+            self.failed_batches += 1
+            log.exception("PFE %s: batch of %d packets from %s failed", self.datapath.name, len(packets), interface)
+            return
         self.transmit(out)
         self._deliver_events()
 
