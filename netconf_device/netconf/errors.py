@@ -13,11 +13,12 @@ from typing import Any
 
 from lxml import etree
 
-from netconf_device.netconf.xmlsafe import NC_NS
 
 log = logging.getLogger("netconf_device.netconf")
 
-_Q = "{%s}" % NC_NS
+# Unqualified on purpose: replies are written inside <rpc-reply xmlns="NC_NS">, so every unqualified
+# element of the reply lands in the base namespace, where clients look for rpc-error and ok.
+_Q = ""
 
 
 class RpcError(Exception):
@@ -50,7 +51,7 @@ class RpcError(Exception):
         return self.severity == "warning"
 
     def to_element(self) -> etree._Element:
-        err = etree.Element(_Q + "rpc-error", nsmap={None: NC_NS})
+        err = etree.Element("rpc-error")
         etree.SubElement(err, _Q + "error-type").text = self.error_type
         etree.SubElement(err, _Q + "error-tag").text = self.tag
         etree.SubElement(err, _Q + "error-severity").text = self.severity

@@ -16,6 +16,9 @@ from collections import deque
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol
 
+from xml.sax.saxutils import escape as xml_escape
+from xml.sax.saxutils import quoteattr
+
 from lxml import etree
 
 from netconf_device.netconf.errors import RpcError, errors_from_exception, malformed_message
@@ -30,7 +33,6 @@ log = logging.getLogger("netconf_device.netconf")
 
 BASE_10 = "urn:ietf:params:netconf:base:1.0"
 BASE_11 = "urn:ietf:params:netconf:base:1.1"
-_Q = "{%s}" % NC_NS
 
 
 class Transport(Protocol):
@@ -222,7 +224,7 @@ class NetconfSession:
             self._send_reply(attrs, [e.to_element() for e in errors_from_exception(exc)])
             return
         if reply is None:
-            self._send_reply(attrs, [etree.Element(_Q + "ok")])
+            self._send_reply(attrs, [etree.Element("ok")])
         else:
             self._send_reply(attrs, reply.elements, reply.text)
 
@@ -234,18 +236,16 @@ class NetconfSession:
     def _send_reply(
         self, attrs: dict[str, str] | None, elements: Iterable[etree._Element], text: str | None = None
     ) -> None:
-        reply = etree.Element(_Q + "rpc-reply", nsmap={None: NC_NS, "junos": self.device.junos_ns})
+        """Write ``<rpc-reply>`` around unqualified payload, which thereby sits in the base namespace."""
+        head = [b'<rpc-reply xmlns="', NC_NS.encode(), b'" xmlns:junos="', self.device.junos_ns.encode(), b'"']
         for key, value in (attrs or {}).items():
             if not key.startswith("{"):
-                reply.set(key, value)
-        for el in elements:
-            reply.append(el)
+                head.append(b" %s=%s" % (key.encode(), quoteattr(value).encode()))
+        head.append(b">")
+        body = [etree.tostring(el) for el in elements]
         if text is not None:
-            if len(reply):
-                reply[-1].tail = text
-            else:
-                reply.text = text
-        self._send_raw(etree.tostring(reply))
+            body.append(xml_escape(text).encode())
+        self._send_raw(b"".join(head) + b"".join(body) + b"</rpc-reply>")
 
     def _send_raw(self, data: bytes) -> None:
         if self.closed:

@@ -83,6 +83,7 @@ def rpc(name: str, *, permission: str = "view", own_format: bool = False) -> Cal
 class RpcRegistry:
     def __init__(self) -> None:
         self._specs: dict[str, RpcSpec] = {}
+        self.text_renderers: dict[str, Callable[[etree._Element], str]] = {}
 
     def add(self, name: str, handler: Handler, *, permission: str = "view", own_format: bool = False) -> None:
         if name in self._specs:
@@ -95,8 +96,13 @@ class RpcRegistry:
         self._specs.pop(name, None)
         self.add(name, handler, permission=permission, own_format=own_format)
 
+    def add_text_renderer(self, tag: str, renderer: Callable[[etree._Element], str]) -> None:
+        self.text_renderers[tag] = renderer
+
     def add_module(self, module: types.ModuleType) -> None:
         for value in vars(module).values():
+            for tag in getattr(value, "__text_renderer_for__", ()):
+                self.add_text_renderer(tag, value)
             for name, permission, own_format in getattr(value, "__rpc_specs__", ()):
                 self.add(name, value, permission=permission, own_format=own_format)
 
@@ -126,7 +132,7 @@ class RpcRegistry:
         if reply is None or spec.own_format:
             return reply
         fmt = (request.get("format") or "xml").lower()
-        return render_reply(reply, fmt)
+        return render_reply(reply, fmt, self.text_renderers)
 
 
 def as_reply(result: Any) -> Reply | None:
