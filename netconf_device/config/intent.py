@@ -110,6 +110,10 @@ class DeadPeerDetection:
 class IkeIdentity:
     kind: Literal["inet", "inet6", "hostname", "user-at-hostname", "distinguished-name"]
     value: str | None = None  # None for distinguished-name taken from the certificate
+    # remote-identity distinguished-name { container <s>; wildcard <s> }: the peer's DN must contain all
+    # RDNs of ``dn_container`` (in order) / match ``dn_wildcard`` (each given RDN, any order).
+    dn_container: str | None = None
+    dn_wildcard: str | None = None
 
 
 @dataclass(frozen=True)
