@@ -122,36 +122,40 @@ def lock_denied(holder_session_id: int | None, message: str) -> RpcError:
 
 
 # ----------------------------------------------------------------------------------- translation
-def _from_mapping(item: Any) -> RpcError:
-    """An error object of the schema/config layers (duck-typed: message, path, bad_element, severity)."""
+def from_problem(item: Any, *, info: dict[str, str] | None = None) -> RpcError:
+    """One error of the schema/config layers (``ConfigError``: message, edit_path, statement, severity,
+    error_type, error_tag) as an ``<rpc-error>``."""
+    edit_path = getattr(item, "edit_path", None)
     return RpcError(
         str(getattr(item, "message", None) or item),
-        tag=getattr(item, "tag", None) or "operation-failed",
+        tag=getattr(item, "error_tag", None) or "operation-failed",
         error_type=getattr(item, "error_type", None) or "protocol",
         severity=getattr(item, "severity", None) or "error",
-        path=getattr(item, "path", None) or getattr(item, "edit_path", None),
-        bad_element=getattr(item, "bad_element", None) or getattr(item, "statement", None),
-        daemon=getattr(item, "daemon", None),
+        path=item.error_path if edit_path else None,
+        bad_element=getattr(item, "statement", None),
+        info=info,
     )
 
 
 def errors_from_exception(exc: BaseException) -> list[RpcError]:
     """Every ``<rpc-error>`` an exception stands for.
 
-    Our own errors pass through; errors of the configuration and schema layers carry a list of
-    Junos-worded items (``.errors``) or are one item themselves. Anything else is an internal failure:
-    it is logged with its traceback and answered without internals.
+    Our own errors pass through; errors of the configuration and schema layers carry their Junos-worded
+    problems (``.problems`` of the datastore errors, ``.errors`` of ``LoadError``), warnings included. A
+    lock conflict names the holder's session-id in ``error-info`` (RFC 6241 lock-denied). Anything else
+    is an internal failure: logged with its traceback and answered without internals.
     """
     if isinstance(exc, RpcError):
         return [exc]
     if isinstance(exc, RpcErrors):
         return list(exc.errors)
-    items = getattr(exc, "errors", None)
-    if items and isinstance(items, (list, tuple)):
-        return [i if isinstance(i, RpcError) else _from_mapping(i) for i in items]
-    if getattr(exc, "message", None) is not None or exc.__class__.__module__.startswith(
-        ("netconf_device.config", "netconf_device.schema")
-    ):
-        return [_from_mapping(exc)]
+    items = getattr(exc, "problems", None)
+    if items is None:
+        items = getattr(exc, "errors", None)
+    if items is not None and isinstance(items, (list, tuple)) and items:
+        holder = getattr(exc, "holder", None)
+        info = {"session-id": str(holder.session_id)} if holder is not None else None
+        return [i if isinstance(i, RpcError) else from_problem(i, info=info if getattr(i, "error_tag", "") in
+                ("lock-denied", "in-use") else None) for i in items]
     log.exception("internal error while processing an RPC", exc_info=exc)
     return [RpcError("internal error", tag="operation-failed", error_type="application")]

@@ -14,6 +14,7 @@ class RpcContext:
     device: Device
     session: Any  # netconf_device.netconf.session.NetconfSession (or a test double with the same fields)
     message_id: str | None = None
+    request: Any = None  # the operation element being processed
 
     @property
     def session_id(self) -> int:
