@@ -129,7 +129,9 @@ class NetconfSession:
         except FramingError as exc:
             self._fatal(f"framing error ({exc})")
             return
-        if self._queued_bytes + self.framer.buffered > self.max_queued_bytes and not self._reading_paused:
+        # Only whole queued messages count: a partial one is bounded by the framer, and pausing while it is
+        # incomplete would stall the session before the framer can refuse it.
+        if self._queued_bytes > self.max_queued_bytes and not self._reading_paused:
             self._reading_paused = True
             self.transport.pause_reading()
 
@@ -180,7 +182,7 @@ class NetconfSession:
                     continue
                 message = self._queue.popleft()
                 self._queued_bytes -= len(message)
-                if self._reading_paused and self._queued_bytes + self.framer.buffered <= self.max_queued_bytes // 2:
+                if self._reading_paused and self._queued_bytes <= self.max_queued_bytes // 2:
                     self._reading_paused = False
                     self.transport.resume_reading()
                 await self._writable.wait()
