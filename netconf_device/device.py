@@ -176,13 +176,13 @@ class Device:
         from netconf_device.netconf.capabilities import server_capabilities
 
         nc = "urn:ietf:params:xml:ns:netconf:base:1.0"
-        hello = etree.Element("{%s}hello" % nc, nsmap={None: nc})
-        caps = etree.SubElement(hello, "{%s}capabilities" % nc)
+        hello = etree.Element(f"{{{nc}}}hello", nsmap={None: nc})
+        caps = etree.SubElement(hello, f"{{{nc}}}capabilities")
         for uri in server_capabilities(self):
             if uri == BASE_11 and not self.options.base11:
                 continue
-            etree.SubElement(caps, "{%s}capability" % nc).text = uri
-        etree.SubElement(hello, "{%s}session-id" % nc).text = str(session.session_id)
+            etree.SubElement(caps, f"{{{nc}}}capability").text = uri
+        etree.SubElement(hello, f"{{{nc}}}session-id").text = str(session.session_id)
         preamble = (
             "<!-- No zombies were killed during the creation of this user interface -->\n"
             f"<!-- user {session.user}, class {_class_label(session.login_class)} -->\n"

@@ -13,7 +13,6 @@ from typing import Any
 
 from lxml import etree
 
-
 log = logging.getLogger("netconf_device.netconf")
 
 # Unqualified on purpose: replies are written inside <rpc-reply xmlns="NC_NS">, so every unqualified

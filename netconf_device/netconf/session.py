@@ -15,7 +15,6 @@ import time
 from collections import deque
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol
-
 from xml.sax.saxutils import escape as xml_escape
 from xml.sax.saxutils import quoteattr
 

@@ -23,7 +23,7 @@ def sub(parent: etree._Element, tag: str, text: Any = None, attrib: dict[str, st
 
 def junos_attr(ns: str, name: str) -> str:
     """Clark name of a ``junos:`` attribute (``junos:style``, ``junos:seconds``, ``junos:format``)."""
-    return "{%s}%s" % (ns, name)
+    return f"{{{ns}}}{name}"
 
 
 def uptime_text(seconds: int) -> str:

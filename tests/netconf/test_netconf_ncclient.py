@@ -188,5 +188,7 @@ def test_unknown_key_falls_back_to_password_and_configured_key_logs_in(device, t
         assert host_name(m) == "peer1"
     with connect(device, user="keyed", password=None, key_filename=str(known_path)) as m:
         assert m.session_id
-    with pytest.raises(Exception):
+    from ncclient.transport.errors import AuthenticationError
+
+    with pytest.raises(AuthenticationError):
         connect(device, user="keyed", password=None, key_filename=str(stranger_path))

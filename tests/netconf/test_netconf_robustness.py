@@ -11,8 +11,8 @@ import time
 
 import asyncssh
 import pytest
-from ndnc_support import EOM, RawNetconf, start_device
 from lxml import etree
+from ndnc_support import EOM, RawNetconf, start_device
 
 NC = "{urn:ietf:params:xml:ns:netconf:base:1.0}"
 
