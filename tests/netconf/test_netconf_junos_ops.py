@@ -10,7 +10,7 @@ from lxml import etree
 from ndnc_support import RawNetconf
 
 NC_NS = "urn:ietf:params:xml:ns:netconf:base:1.0"
-NC = "{%s}" % NC_NS
+NC = f"{{{NC_NS}}}"
 
 
 def rpcs(device, *bodies: str, user="admin", password="admin123") -> list[etree._Element]:
