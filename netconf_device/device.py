@@ -169,7 +169,10 @@ class Device:
         if self.sessions.pop(session.session_id, None) is None:
             return
         if self.datastore is not None:
-            self.datastore.close_session(session.session_id, time.time())
+            try:
+                self.datastore.close_session(session.session_id, time.time())
+            except Exception:  # e.g. the rollback of its confirmed commit failed; the session is gone anyway
+                log.exception("releasing the configuration state of session %d failed", session.session_id)
         self._timer_wakeup.set()
 
     def hello_message(self, session: NetconfSession) -> bytes:

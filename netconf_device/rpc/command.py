@@ -13,10 +13,10 @@ import re
 
 from lxml import etree
 
-from netconf_device.netconf.errors import RpcError
+from netconf_device.netconf.errors import RpcError, permission_denied
 from netconf_device.rpc.commands import lookup, parse_command, split_pipes
 from netconf_device.rpc.context import RpcContext
-from netconf_device.rpc.registry import Reply, rpc
+from netconf_device.rpc.registry import Reply, class_allows, rpc
 from netconf_device.rpc.render import to_json, to_text
 from netconf_device.rpc.xmlbuild import el, sub
 
@@ -49,6 +49,8 @@ async def command(ctx: RpcContext, req: etree._Element) -> Reply | etree._Elemen
 
     row, rest = lookup(cmd)
     if row.rpc == "get-configuration":
+        if not class_allows(ctx.login_class, "view"):
+            raise permission_denied("configuration")
         return await _show_configuration(ctx, rest, fmt, display, filters)
 
     if display == "xml":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ncclient.transport.session
 import pytest
 from jnpr.junos import Device
-from jnpr.junos.exception import ConfigLoadError, PermissionError, RpcError
+from jnpr.junos.exception import ConfigLoadError, LockError, PermissionError, RpcError
 from jnpr.junos.utils.config import Config
 from lxml import etree
 
@@ -122,8 +122,11 @@ def test_read_only_and_operator_users_may_read_but_not_configure(device):
             assert "Hostname" in dev.cli("show version", warning=False)
             assert dev.rpc.get_config(filter_xml="system/host-name").findtext("system/host-name") == "peer1"
             cu = Config(dev)
-            with pytest.raises(PermissionError):
+            with pytest.raises(LockError) as locked:
                 cu.lock()
+            assert "permission denied" in str(locked.value)
+            with pytest.raises(PermissionError):
+                dev.rpc.lock_configuration()
             with pytest.raises((PermissionError, ConfigLoadError)) as info:
                 cu.load("set system location building nope", format="set")
             assert "permission denied" in str(info.value)
