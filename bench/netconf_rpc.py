@@ -126,7 +126,8 @@ async def latency(port: int, n: int) -> list[float]:
     return samples
 
 
-async def concurrent(port: int, sessions: int, per_session: int) -> tuple[int, int, float]:
+async def concurrent(port: int, sessions: int, per_session: int, expect: bytes = b"<software-information>"
+                     ) -> tuple[int, int, float]:
     errors = 0
     done = 0
 
@@ -136,7 +137,7 @@ async def concurrent(port: int, sessions: int, per_session: int) -> tuple[int, i
             client = await Client.open(port)
             for _ in range(per_session):
                 reply = await client.call(b"<get-software-information/>")
-                if b"<software-information>" not in reply:
+                if expect not in reply:
                     errors += 1
                 else:
                     done += 1
@@ -181,7 +182,7 @@ async def main(args: argparse.Namespace) -> int:
         ref = await latency(eport, args.rpcs)
         dev = await latency(dport, args.rpcs)
         done, c_errors, elapsed = await concurrent(dport, args.sessions, args.per_session)
-        rdone, _, relapsed = await concurrent(eport, args.sessions, args.per_session)
+        rdone, _, relapsed = await concurrent(eport, args.sessions, args.per_session, b"<get-software-information/>")
         t_load, t_commit, l_errors = await load_commit(dport, args.vpns)
     finally:
         for proc in (device, echo):
