@@ -140,6 +140,7 @@ def test_ansible_playbook_modules(device, tmp_path: Path):
         f"ansible_python_interpreter={sys.executable} src_file={src}\n")
     home = tmp_path / "home"
     home.mkdir()
+    (tmp_path / "ansible.cfg").write_text("[defaults]\n")
     env = {
         **os.environ,
         "HOME": str(home),
@@ -147,7 +148,7 @@ def test_ansible_playbook_modules(device, tmp_path: Path):
         "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ans-local"),
         "ANSIBLE_REMOTE_TEMP": str(tmp_path / "ans-remote"),
         "ANSIBLE_PERSISTENT_CONTROL_PATH_DIR": str(tmp_path / "ans-pc"),
-        "ANSIBLE_CONFIG": str(tmp_path / "none.cfg"),
+        "ANSIBLE_CONFIG": str(tmp_path / "ansible.cfg"),
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
         "ANSIBLE_PERSISTENT_COMMAND_TIMEOUT": "60",
