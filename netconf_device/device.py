@@ -93,6 +93,8 @@ class Device:
         self._apply_callbacks: list[Callable[[Any, Any], Any]] = []
         self.server: NetconfServer | None = None
         self.datastore = datastore
+        # Seam for live link state and counters (the PFE): name -> rpc.interfaces.InterfaceState | None.
+        self.interface_state: Callable[[str], Any] | None = None
         self._timer_task: asyncio.Task | None = None
         self._timer_wakeup = asyncio.Event()
         from netconf_device.rpc import builtin
