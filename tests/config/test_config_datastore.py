@@ -9,7 +9,7 @@ import pytest
 from config_testlib import T0, host_name
 from lxml import etree
 
-from netconf_device.config.datastore import Datastore
+from netconf_device.config.datastore import ROLLBACK_RETRY_SECONDS, Datastore
 from netconf_device.config.errors import CommitError, ConfigLoadError, DatastoreError, LockError
 from netconf_device.config.history import MAX_ROLLBACK
 from netconf_device.config.intent import Intent
@@ -374,3 +374,15 @@ def test_confirmed_then_confirmed_survives_restart_without_rollback(make_datasto
     ds.commit(1, T0 + 10)  # confirmed
     ds2, _ = make_datastore(now=T0 + 600)
     assert host_name(ds2.running()) == "risky" and ds2.next_deadline() is None
+
+
+def test_vetoed_automatic_rollback_is_retried_later(ds_session):
+    ds, recorder = ds_session
+    commit_host(ds, 1, "stable")
+    commit_host(ds, 1, "risky", confirm_timeout=60)
+    recorder.fail_with = RuntimeError("IKE daemon busy")
+    assert ds.on_timer(T0 + 60) is None and host_name(ds.running()) == "risky"
+    assert ds.next_deadline() == T0 + 60 + ROLLBACK_RETRY_SECONDS  # no busy loop in the event loop
+    recorder.fail_with = None
+    assert ds.on_timer(T0 + 61) is None
+    assert ds.on_timer(T0 + 65).automatic and host_name(ds.running()) == "stable"
