@@ -73,6 +73,7 @@ ApplyCallback = Callable[[Intent, Intent], None]
 JUNOS_NS = "http://xml.juniper.net/junos/24.4R1/junos"
 CHECKOUT_FAILED = problem("configuration check-out failed")
 AUTO_ROLLBACK_USER = "root"
+ROLLBACK_RETRY_SECONDS = 5.0
 
 
 def empty_configuration() -> etree._Element:
@@ -164,6 +165,7 @@ class Datastore:
         self._s = _State(running=running)
         self._callbacks: list[ApplyCallback] = []
         self._started = False
+        self._retry_at = 0.0  # earliest retry of a failed automatic rollback
         loaded = self._pending_store.load()
         if loaded is not None:
             pending, target = loaded
@@ -186,13 +188,14 @@ class Datastore:
         """
         if self._started:
             raise RuntimeError("datastore already started")
-        self._started = True
+        self._started = True  # before _apply below, which insists on it
         pending = self._s.pending
         if pending is not None and (now >= pending.deadline or (pending.flavor == "ietf" and not pending.persist)):
             log.warning("confirmed commit %d was not confirmed before the restart: rolling back", pending.sequence)
             self._s.running = self._s.pending_target
             intent = self._compile(self._s.running)
-            self._persist(self._s.running, self._auto_rollback_fields(now, "not confirmed"), pending=None)
+            self._persist(self._s.running, self._rollback_fields(now, AUTO_ROLLBACK_USER, "other", "not confirmed"),
+                          pending=None)
         else:
             intent = self._compile(self._s.running)
         self._apply(Intent(), intent)
@@ -220,13 +223,15 @@ class Datastore:
         if self._s.lock_holder == session_id:
             self._release_lock()
         self._s.private.pop(session_id, None)
-        result = None
         pending = self._s.pending
-        if pending is not None and pending.flavor == "ietf" and not pending.persist and pending.session_id == session_id:
-            info = self._s.sessions[session_id]
-            result = self._rollback_pending(now, info.user, info.client, "commit confirmed cancelled: session closed")
-        del self._s.sessions[session_id]
-        return result
+        try:
+            if pending is not None and pending.flavor == "ietf" and not pending.persist \
+                    and pending.session_id == session_id:
+                info = self._s.sessions[session_id]
+                return self._rollback_pending(now, info.user, info.client, "cancelled: session closed")
+            return None
+        finally:
+            del self._s.sessions[session_id]
 
     def session(self, session_id: int) -> SessionInfo:
         return self._session(session_id)
@@ -300,12 +305,13 @@ class Datastore:
 
     # ============================================================================ editing the candidate
     def load(self, session_id: int, source: str | bytes | etree._Element, *, format: str, action: str,
-             now: float) -> tuple[Problem, ...]:
-        """``load-configuration``: merge | replace | override | update | set. Returns warnings; on error
-        raises ``ConfigLoadError`` (every error) and the candidate is unchanged."""
+             now: float, path: str | list[str] | None = None) -> tuple[Problem, ...]:
+        """``load-configuration``: merge | replace | override | update | set (``path``: load relative to that
+        edit path). Returns warnings; on error raises ``ConfigLoadError`` (every error) and the candidate is
+        unchanged."""
         self._check_can_edit(session_id, now)
         try:
-            result = self._schema.load(self.candidate(session_id), source, fmt=format, action=action)
+            result = self._schema.load(self.candidate(session_id), source, fmt=format, action=action, path=path)
         except LoadError as exc:
             raise ConfigLoadError(exc.errors) from None
         self._set_candidate(session_id, result.tree)
@@ -496,7 +502,7 @@ class Datastore:
             raise DatastoreError(problem("no confirmed commit is pending", error_tag="operation-failed",
                                             error_type="protocol"))
         self._check_confirm_permission(session_id, persist_id, cancelling=True)
-        return self._rollback_pending(now, session.user, session.client, "commit confirmed cancelled")
+        return self._rollback_pending(now, session.user, session.client, "cancelled")
 
     # ---------------------------------------------------------------- confirmed commit timer (sans-IO)
     @property
@@ -505,15 +511,23 @@ class Datastore:
 
     def next_deadline(self) -> float | None:
         """When ``on_timer`` must next be called (None: no timer needed)."""
-        return self._s.pending.deadline if self._s.pending is not None else None
+        if self._s.pending is None:
+            return None
+        return max(self._s.pending.deadline, self._retry_at)
 
     def on_timer(self, now: float) -> CommitResult | None:
-        """Roll back a confirmed commit whose deadline has passed; returns what was applied, if anything."""
+        """Roll back a confirmed commit whose deadline has passed; returns what was applied, if anything.
+        Never raises: if an engine vetoes the rollback it is retried ``ROLLBACK_RETRY_SECONDS`` later."""
         pending = self._s.pending
-        if pending is None or now < pending.deadline:
+        if pending is None or now < pending.deadline or now < self._retry_at:
             return None
         log.warning("commit %d was not confirmed in time: rolling back", pending.sequence)
-        return self._rollback_pending(now, AUTO_ROLLBACK_USER, "other", "not confirmed")
+        try:
+            return self._rollback_pending(now, AUTO_ROLLBACK_USER, "other", "not confirmed")
+        except DatastoreError as exc:
+            log.error("rollback of the unconfirmed commit failed (retrying in %ss): %s", ROLLBACK_RETRY_SECONDS, exc)
+            self._retry_at = now + ROLLBACK_RETRY_SECONDS
+            return None
 
     # ============================================================================ internals
     def _check_confirm_permission(self, session_id: int, persist_id: str | None, cancelling: bool = False) -> None:
@@ -561,6 +575,8 @@ class Datastore:
             raise CommitError((*exc.problems, CHECKOUT_FAILED)) from None
 
     def _apply(self, old: Intent, new: Intent) -> None:
+        if not self._started:
+            raise RuntimeError("Datastore.start(now) must run before anything is committed")
         done: list[ApplyCallback] = []
         for callback in self._callbacks:
             try:
@@ -608,8 +624,9 @@ class Datastore:
             self._s.pending = self._s.pending_target = None
             self._pending_store.clear()
 
-    def _auto_rollback_fields(self, now: float, why: str) -> dict:
-        return {"time": now, "user": AUTO_ROLLBACK_USER, "client": "other", "log": None,
+    @staticmethod
+    def _rollback_fields(now: float, user: str, client: str, why: str) -> dict:
+        return {"time": now, "user": user, "client": client, "log": None,
                 "comment": f"rollback of commit confirmed ({why})"}
 
     def _rollback_pending(self, now: float, user: str, client: str, why: str) -> CommitResult:
@@ -624,14 +641,11 @@ class Datastore:
             self._clear_pending()
             raise
         self._apply(old_intent, intent)
-        fields = {"time": now, "user": user, "client": client, "log": None, "comment": f"rollback of commit confirmed ({why})"}
+        fields = self._rollback_fields(now, user, client, why)
         try:
             info = self._persist(target, fields, pending=None)
         except BaseException:
             self._undo_apply(old_intent, intent)
             raise
         self._s.intent = intent
-        for private in self._s.private.values():
-            if not private.modified:
-                self._reset_private(private)
         return CommitResult(check=False, old=old_intent, new=intent, info=info, automatic=True)

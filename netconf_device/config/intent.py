@@ -265,6 +265,14 @@ class IntentDiff:
     ipsec_vpns: ObjectDiff = ObjectDiff()
     system_changed: bool = False
 
+    @property
+    def is_empty(self) -> bool:
+        """Nothing any engine reads changed (a commit that only touched comments or inactive statements)."""
+        return not (self.interfaces or self.static_routes_changed or self.service_sets or self.ike_gateways
+                    or self.ipsec_vpns or self.system_changed or self.old.inline_services != self.new.inline_services
+                    or self.old.local_certificates != self.new.local_certificates
+                    or self.old.ca_profiles != self.new.ca_profiles)
+
 
 def diff_objects(old: dict, new: dict) -> ObjectDiff:
     """Added / removed / changed names between two name -> frozen-object maps (deep equality)."""
