@@ -97,6 +97,7 @@ class Device:
         self.interface_state: Callable[[str], Any] | None = None
         self._timer_task: asyncio.Task | None = None
         self._timer_wakeup = asyncio.Event()
+        self._configuration_started = False
         from netconf_device.rpc import builtin
 
         builtin.register_all(self.registry)
@@ -195,12 +196,18 @@ class Device:
         return preamble + etree.tostring(hello)
 
     # ------------------------------------------------------------------------------ serving
+    def start_configuration(self) -> None:
+        """Bring the engines to the running configuration (once; apply callbacks must be added before)."""
+        if self._configuration_started or self.datastore is None:
+            return
+        self._configuration_started = True
+        self.datastore.start(time.time())
+
     async def start(self) -> int:
-        """Start the SSH server and the timers; returns the bound port."""
+        """Start the configuration (if not yet), the SSH server and the timers; returns the bound port."""
         from netconf_device.netconf.server import NetconfServer
 
-        if self.datastore is not None and hasattr(self.datastore, "start"):
-            self.datastore.start(time.time())
+        self.start_configuration()
         self.server = NetconfServer(self)
         port = await self.server.start(self.options.listen, self.options.port)
         self._timer_task = asyncio.get_running_loop().create_task(self.run_timers(), name="config-timers")

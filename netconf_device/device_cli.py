@@ -81,6 +81,8 @@ def serve(args: argparse.Namespace) -> int:
         bootstrap_users=users, max_sessions=args.max_sessions, idle_timeout=args.idle_timeout,
     )
     datastore = Datastore(state_dir)
+    device = Device(options, datastore=datastore)
+    device.start_configuration()
     if args.config and not datastore.commit_history():
         try:
             load_initial_config(datastore, Path(args.config))
@@ -89,7 +91,6 @@ def serve(args: argparse.Namespace) -> int:
             detail = "\n".join(p.cli_text() for p in problems) if problems else str(exc)
             print(f"netconf-device serve: {args.config}: {detail}", file=sys.stderr)
             return 1
-    device = Device(options, datastore=datastore)
     return asyncio.run(_run(device))
 
 

@@ -22,7 +22,14 @@ from lxml import etree
 
 from netconf_device.netconf.errors import RpcError, errors_from_exception, malformed_message
 from netconf_device.netconf.framing import Framer, FramingError, MessageTooLarge
-from netconf_device.netconf.xmlsafe import NC_NS, XmlSecurityError, child, local_name, parse_untrusted
+from netconf_device.netconf.xmlsafe import (
+    NC_NS,
+    XmlSecurityError,
+    child,
+    local_name,
+    parse_untrusted,
+    unqualify_in_place,
+)
 from netconf_device.rpc.context import RpcContext
 
 if TYPE_CHECKING:
@@ -218,9 +225,10 @@ class NetconfSession:
             self._send_reply(attrs, [err.to_element()])
             return
         self.rpc_count += 1
-        ctx = RpcContext(self.device, self, attrs.get("message-id"))
+        operation = unqualify_in_place(ops[0])
+        ctx = RpcContext(self.device, self, attrs.get("message-id"), operation)
         try:
-            reply = await self.device.registry.call(ctx, ops[0])
+            reply = await self.device.registry.call(ctx, operation)
         except Exception as exc:  # every failure becomes rpc-errors; the session goes on
             self._send_reply(attrs, [e.to_element() for e in errors_from_exception(exc)])
             return

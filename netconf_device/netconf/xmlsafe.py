@@ -89,3 +89,22 @@ def strip_namespaces(element: etree._Element) -> etree._Element:
                 el.attrib[key.rpartition("}")[2]] = value
     etree.cleanup_namespaces(copy)
     return copy
+
+
+def unqualify_in_place(element: etree._Element) -> etree._Element:
+    """Drop the namespaces of an incoming operation, in place (it is our own parsed copy).
+
+    Clients qualify the same operation differently (``nc:`` prefix, a default namespace, none at all), so
+    handlers see plain local names. Attribute namespaces go too (``nc:operation`` becomes ``operation``,
+    which is what the configuration loader reads); ``junos:`` annotations keep theirs.
+    """
+    for el in element.iter():
+        tag = el.tag
+        if isinstance(tag, str) and tag.startswith("{") and "junos" not in tag:
+            el.tag = tag.rpartition("}")[2]
+        if el.attrib:
+            for key in [k for k in el.attrib if k.startswith("{") and "junos" not in k]:
+                value = el.attrib.pop(key)
+                el.attrib[key.rpartition("}")[2]] = value
+    etree.cleanup_namespaces(element)
+    return element

@@ -52,6 +52,8 @@ def render_config(ctx: RpcContext, fmt: str, *, tree: etree._Element | None = No
     """The configuration (default: this session's candidate) as Junos text/set/json."""
     ds = datastore(ctx)
     tree = tree if tree is not None else ds.candidate(ctx.session_id)
+    if fmt == "set" and not path:
+        relative = True  # the whole tree: same output, and schema.render(tree, "set") without a path fails
     text = ds.schema.render(tree, fmt, path=path or None, relative=relative)
     if fmt == "text" and header and not path:
         head = _last_commit_line(ds)

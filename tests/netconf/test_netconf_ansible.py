@@ -34,14 +34,14 @@ PLAYBOOK = """
     - name: config lines
       junipernetworks.junos.junos_config:
         lines:
-          - set system location building ansible-lines
+          - set interfaces lo0 description ansible-lines
           - set interfaces lo0 unit 0 family inet address 10.9.9.9/32
         comment: lines from ansible
       register: lines1
     - name: config lines again
       junipernetworks.junos.junos_config:
         lines:
-          - set system location building ansible-lines
+          - set interfaces lo0 description ansible-lines
           - set interfaces lo0 unit 0 family inet address 10.9.9.9/32
       register: lines2
     - ansible.builtin.assert:
@@ -95,15 +95,15 @@ PLAYBOOK = """
     - name: netconf_get
       ansible.netcommon.netconf_get:
         source: running
-        filter: <configuration><system><location/></system></configuration>
+        filter: <configuration><interfaces/></configuration>
       register: get_out
     - name: netconf_config
       ansible.netcommon.netconf_config:
-        content: <config><configuration><system><location><floor>4</floor></location></system></configuration></config>
+        content: <config><configuration><interfaces><interface><name>lo0</name><unit><name>0</name><description>floor4</description></unit></interface></interfaces></configuration></config>
       register: cfg_out
     - name: netconf_config again
       ansible.netcommon.netconf_config:
-        content: <config><configuration><system><location><floor>4</floor></location></system></configuration></config>
+        content: <config><configuration><interfaces><interface><name>lo0</name><unit><name>0</name><description>floor4</description></unit></interface></interfaces></configuration></config>
       register: cfg_out2
     - name: netconf_rpc
       ansible.netcommon.netconf_rpc:
@@ -118,9 +118,9 @@ PLAYBOOK = """
           - "'chassis-inventory' in nrpc_out.stdout"
 """
 
-SRC = """system {
-    location {
-        building ansible-text;
+SRC = """interfaces {
+    lo0 {
+        description ansible-text;
     }
 }
 """

@@ -135,8 +135,8 @@ def test_configuration_formats_compare_and_load_errors(device):
     bad, good, diff, discard = rpcs(
         device,
         '<load-configuration action="set" format="text"><configuration-set>set system bogus 1\n'
-        "set system location floor 1</configuration-set></load-configuration>",
-        '<load-configuration action="merge" format="text"><configuration-text>system { location { floor 2; } }'
+        "set interfaces lo0 description floor1</configuration-set></load-configuration>",
+        '<load-configuration action="merge" format="text"><configuration-text>interfaces { lo0 { description floor2; } }'
         "</configuration-text></load-configuration>",
         '<get-configuration compare="rollback" rollback="0" format="text"/>',
         "<discard-changes/>",
@@ -145,7 +145,7 @@ def test_configuration_formats_compare_and_load_errors(device):
     assert results.find(NC + "rpc-error") is not None and results.find(NC + "ok") is None
     assert int(results.findtext(NC + "load-error-count")) >= 1
     assert good.find(f"{NC}load-configuration-results/{NC}ok") is not None
-    assert "floor 2" in diff.findtext(f"{NC}configuration-information/{NC}configuration-output")
+    assert "floor2" in diff.findtext(f"{NC}configuration-information/{NC}configuration-output")
     assert discard.find(NC + "ok") is not None
 
 
@@ -158,7 +158,7 @@ def test_bad_commands_are_syntax_errors(device, body):
 def test_commit_records_user_and_log(device):
     _, commit, history = rpcs(
         device,
-        '<load-configuration action="set" format="text"><configuration-set>set system location floor 9'
+        '<load-configuration action="set" format="text"><configuration-set>set interfaces lo0 description floor9'
         "</configuration-set></load-configuration>",
         "<commit-configuration><log>floor nine</log></commit-configuration>",
         "<get-commit-information/>",
