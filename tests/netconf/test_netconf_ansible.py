@@ -115,7 +115,7 @@ PLAYBOOK = """
           - "'ansible-text' in get_out.stdout"
           - cfg_out is changed
           - cfg_out2 is not changed
-          - "'chassis-inventory' in nrpc_out.stdout"
+          - "'chassis-inventory' in (nrpc_out.stdout | string)"
 """
 
 SRC = """interfaces {
