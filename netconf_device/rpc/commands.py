@@ -24,11 +24,12 @@ class Command:
     values: dict[str, str] = field(default_factory=dict)  # CLI keyword -> XML element
     positional: str | None = None  # XML element of a bare argument
     fixed: tuple[tuple[str, str | None], ...] = ()  # elements always added: (name, text or None)
+    switch: tuple[tuple[str, str], ...] = ()  # (element, rpc): another RPC when that argument is given
 
 
 def _c(text: str, rpc: str, flags: str = "", values: dict[str, str] | None = None, positional: str | None = None,
-       fixed: tuple[tuple[str, str | None], ...] = ()) -> Command:
-    return Command(tuple(text.split()), rpc, tuple(flags.split()), dict(values or {}), positional, fixed)
+       fixed: tuple[tuple[str, str | None], ...] = (), switch: tuple[tuple[str, str], ...] = ()) -> Command:
+    return Command(tuple(text.split()), rpc, tuple(flags.split()), dict(values or {}), positional, fixed, switch)
 
 
 COMMANDS: tuple[Command, ...] = (
@@ -37,7 +38,9 @@ COMMANDS: tuple[Command, ...] = (
     _c("show chassis hardware", "get-chassis-inventory", "detail extensive models clei-models"),
     _c("show chassis routing-engine", "get-route-engine-information", "", {"slot": "slot"}, "slot"),
     _c("show chassis alarms", "get-alarm-information"),
-    _c("show chassis fpc", "get-fpc-information", "detail", {}, "fpc-slot"),
+    # "show chassis fpc 0 pic 0" (the seed's form) is the PIC detail of "show chassis pic fpc-slot 0 pic-slot 0"
+    _c("show chassis fpc", "get-fpc-information", "detail", {"pic": "pic-slot"}, "fpc-slot",
+       switch=(("pic-slot", "get-pic-detail"),)),
     _c("show chassis fpc pic-status", "get-pic-information", "", {}, "slot"),
     _c("show chassis pic", "get-pic-detail", "", {"fpc-slot": "fpc-slot", "pic-slot": "pic-slot"}),
     _c("show system alarms", "get-system-alarm-information"),
@@ -148,6 +151,9 @@ def parse_command(command: str) -> etree._Element:
             i += 1
         else:
             raise RpcError("syntax error", bad_element=token)
+    for element, other_rpc in row.switch:
+        if request.find(element) is not None:
+            request.tag = other_rpc
     return request
 
 

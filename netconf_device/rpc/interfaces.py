@@ -3,7 +3,8 @@
 The builder is separate from the RPC so the integration can feed live link state and counters: set
 ``device.interface_state`` to a callable ``name -> InterfaceState | None`` (physical or logical name);
 anything it does not know is reported as configured (up unless ``disable``d, zero counters).
-Besides the configured interfaces the box always has ``lo0`` and ``fxp0``; the internal routing instance
+Besides the configured interfaces the box always has ``lo0``, ``fxp0`` and its 48 ``et-`` ports (link down
+until configured; layout of ``show/mx304.py``); the internal routing instance
 ``__juniper_private1__`` holds ``em1.0`` (128.0.0.1 master / 128.0.0.4 re0, see /etc/hosts.junos) and
 ``lo0.16385``, which PyEZ uses to tell which RE it is talking to.
 """
@@ -23,6 +24,7 @@ from netconf_device.netconf.xmlsafe import child_text
 from netconf_device.rpc.context import RpcContext
 from netconf_device.rpc.registry import rpc
 from netconf_device.rpc.xmlbuild import el, junos_attr, sub
+from netconf_device.show.mx304 import FPC_SLOTS, PIC_SLOTS, PORTS_PER_PIC
 
 PRIVATE_INSTANCE = "__juniper_private1__"
 
@@ -61,6 +63,7 @@ class Physical:
     disabled: bool = False
     mtu: int | None = None
     units: list[Unit] = field(default_factory=list)
+    configured: bool = True  # False: an installed port nobody configured (its link is down)
 
 
 def _kind(name: str) -> dict[str, str]:
@@ -124,7 +127,9 @@ def _builtin(instance: str) -> list[Physical]:
         })])
         lo0 = Physical("lo0", units=[Unit("lo0.16385", families={"inet": []})])
         return [em1, lo0]
-    return [Physical("fxp0"), Physical("lo0")]
+    ports = [Physical(f"et-{fpc}/{pic}/{port}", configured=False)
+             for fpc in FPC_SLOTS for pic in PIC_SLOTS for port in range(PORTS_PER_PIC)]
+    return [Physical("fxp0"), Physical("lo0"), *ports]
 
 
 def _merge(builtin: list[Physical], configured: list[Physical]) -> list[Physical]:
@@ -175,16 +180,16 @@ class InterfaceInfoBuilder:
             raise RpcError(f"device {names} not found", bad_element=names)
         return info
 
-    def _status(self, name: str, disabled: bool, parent_up: bool = True) -> tuple[str, str]:
+    def _status(self, name: str, disabled: bool, parent_up: bool = True, configured: bool = True) -> tuple[str, str]:
         st = self.state(name)
         admin = "down" if disabled else "up"
-        oper_up = (st.oper_up if st is not None else True) and not disabled and parent_up
+        oper_up = (st.oper_up if st is not None else configured) and not disabled and parent_up
         return admin, "up" if oper_up else "down"
 
     def _physical(self, phys: Physical, level: str) -> etree._Element:
         node = el("physical-interface")
         sub(node, "name", phys.name)
-        admin, oper = self._status(phys.name, phys.disabled)
+        admin, oper = self._status(phys.name, phys.disabled, configured=phys.configured)
         sub(node, "admin-status", admin, {junos_attr(self.ns, "format"): "Enabled" if admin == "up" else "Disabled"})
         sub(node, "oper-status", oper)
         if level != "terse":
@@ -218,7 +223,7 @@ class InterfaceInfoBuilder:
 
     def _logical(self, unit: Unit, phys: Physical, level: str, parent_oper: str | None = None) -> etree._Element:
         if parent_oper is None:
-            parent_oper = self._status(phys.name, phys.disabled)[1]
+            parent_oper = self._status(phys.name, phys.disabled, configured=phys.configured)[1]
         node = el("logical-interface")
         sub(node, "name", unit.name)
         admin, oper = self._status(unit.name, unit.disabled, parent_up=parent_oper == "up")

@@ -16,6 +16,7 @@ from netconf_device.netconf.xmlsafe import child_text
 from netconf_device.rpc.context import RpcContext
 from netconf_device.rpc.registry import rpc
 from netconf_device.rpc.xmlbuild import el, junos_attr, sub, uptime_text
+from netconf_device.show.mx304 import PIC_SLOTS, PIC_TYPE
 
 # Packages of a Junos 24.4 MX install that matter to tools (PyEZ takes the version from junos-version).
 _PACKAGES = (
@@ -97,17 +98,17 @@ def get_chassis_inventory(ctx: RpcContext, req: etree._Element) -> etree._Elemen
     sub(fpc, "version", "REV 10")
     sub(fpc, "part-number", "750-118772")
     sub(fpc, "serial-number", serial[-6:] + "F0")
-    sub(fpc, "description", "LMIC16-BASE")
-    sub(fpc, "model-number", "JNP-MX304-LMIC16-BASE")
+    sub(fpc, "description", f"{ident.model} FPC")
+    sub(fpc, "model-number", "JNP304-FPC")
     cpu = sub(fpc, "chassis-sub-module")
     sub(cpu, "name", "CPU")
-    sub(cpu, "description", "LMIC16 PMB")
-    for pic in range(2):
+    sub(cpu, "description", "FPC PMB")
+    for pic in PIC_SLOTS:
         p = sub(fpc, "chassis-sub-module")
         sub(p, "name", f"PIC {pic}")
         sub(p, "part-number", "BUILTIN")
         sub(p, "serial-number", "BUILTIN")
-        sub(p, "description", "MRATE-12xQSFPP-XGE-XLGE-CGE")
+        sub(p, "description", PIC_TYPE)
     fan = sub(chassis, "chassis-module")
     sub(fan, "name", "Fan Tray 0")
     sub(fan, "description", "Fan Tray, Front to Back Airflow - AFO")

@@ -144,6 +144,9 @@ def test_command_table_maps_cli_text_to_rpc_and_arguments():
     assert _xml(parse_command("show version invoke-on all-routing-engines")) == (
         "<get-software-information><invoke-on>all-routing-engines</invoke-on></get-software-information>")
     assert parse_command("show chassis fpc pic-status").tag == "get-pic-information"
+    assert _xml(parse_command("show chassis fpc 0 pic 0")) == (
+        "<get-pic-detail><fpc-slot>0</fpc-slot><pic-slot>0</pic-slot></get-pic-detail>")
+    assert _xml(parse_command("show chassis fpc 0")) == "<get-fpc-information><fpc-slot>0</fpc-slot></get-fpc-information>"
 
 
 def test_unknown_commands_are_syntax_errors_naming_the_word():
