@@ -96,13 +96,14 @@ class Client:
         self.conn.close()
 
 
-def _start(args: list[str]) -> tuple[subprocess.Popen, int]:
+def _start(args: list[str]) -> tuple[subprocess.Popen, int, float]:
+    t0 = time.perf_counter()
     proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     for _ in range(50):
         line = proc.stdout.readline()
         match = re.search(rb"listening on [\d.]+:(\d+)", line)
         if match:
-            return proc, int(match.group(1))
+            return proc, int(match.group(1)), time.perf_counter() - t0
     proc.kill()
     raise RuntimeError("server did not start")
 
@@ -175,9 +176,9 @@ async def load_commit(port: int, vpns: int) -> tuple[float, float, int]:
 
 async def main(args: argparse.Namespace) -> int:
     state = tempfile.mkdtemp(prefix="bench-netconf-")
-    device, dport = _start([sys.executable, "-m", "netconf_device", "serve", "--port", "0", "--state-dir", state,
-                            "--user", "admin:admin123", "--log-level", "warning"])
-    echo, eport = _start([sys.executable, __file__, "--echo-server"])
+    device, dport, t_device = _start([sys.executable, "-m", "netconf_device", "serve", "--port", "0", "--state-dir",
+                                      state, "--user", "admin:admin123", "--log-level", "warning"])
+    echo, eport, t_echo = _start([sys.executable, __file__, "--echo-server"])
     try:
         ref = await latency(eport, args.rpcs)
         dev = await latency(dport, args.rpcs)
@@ -190,6 +191,7 @@ async def main(args: argparse.Namespace) -> int:
             proc.wait(10)
     p50, p99 = statistics.median(dev), _pct(dev, 0.99)
     r50, r99 = statistics.median(ref), _pct(ref, 0.99)
+    print(f"start until listening: device {t_device * 1000:.0f} ms, reference echo server {t_echo * 1000:.0f} ms")
     print(f"reference (asyncssh echo subsystem): p50 {r50:.3f} ms  p99 {r99:.3f} ms")
     print(f"get-software-information:            p50 {p50:.3f} ms  p99 {p99:.3f} ms  "
           f"ratio p50 {p50 / r50:.2f}x reference")
