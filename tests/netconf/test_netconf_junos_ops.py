@@ -167,3 +167,83 @@ def test_commit_records_user_and_log(device):
     entry = history.find(f"{NC}commit-information/{NC}commit-history")
     assert entry.findtext(NC + "user") == "admin" and entry.findtext(NC + "log") == "floor nine"
     assert entry.findtext(NC + "client") == "netconf"
+
+
+def test_load_actions_json_override_update_and_rescue(device):
+    js = json.dumps({"configuration": {"interfaces": {"interface": [{"name": "lo0", "description": "from-json"}]}}})
+    (load_json, diff_json, _) = rpcs(
+        device,
+        f'<load-configuration action="merge" format="json"><configuration-json>{js}</configuration-json>'
+        "</load-configuration>",
+        '<get-configuration compare="rollback" rollback="0" format="text"/>',
+        "<discard-changes/>",
+    )
+    assert load_json.find(f"{NC}load-configuration-results/{NC}ok") is not None
+    assert "from-json" in diff_json.findtext(f".//{NC}configuration-output")
+
+    (text,) = rpcs(device, '<get-configuration format="text" database="committed"/>')
+    whole = text.findtext(NC + "configuration-text")
+    override, after_override, update, after_update, _ = rpcs(
+        device,
+        '<load-configuration action="override" format="text"><configuration-text>'
+        + whole.replace("host-name peer1;", "host-name overridden;")
+        + "</configuration-text></load-configuration>",
+        '<get-configuration compare="rollback" rollback="0" format="text"/>',
+        '<load-configuration action="update" format="text"><configuration-text>'
+        + whole + "</configuration-text></load-configuration>",
+        '<get-configuration compare="rollback" rollback="0" format="text"/>',
+        "<discard-changes/>",
+    )
+    for reply in (override, update):
+        assert reply.find(f"{NC}load-configuration-results/{NC}ok") is not None
+    assert "host-name overridden" in after_override.findtext(f".//{NC}configuration-output")
+    assert after_update.findtext(f".//{NC}configuration-output") == "\n"
+
+    save, rescue_show, set_other, load_rescue, diff, _ = rpcs(
+        device,
+        "<request-save-rescue-configuration/>",
+        '<get-rescue-information format="text"/>',
+        '<load-configuration action="set" format="text"><configuration-set>set system host-name other'
+        "</configuration-set></load-configuration>",
+        '<load-configuration rescue="rescue"/>',
+        '<get-configuration compare="rollback" rollback="0" format="text"/>',
+        "<discard-changes/>",
+    )
+    assert save.find(NC + "ok") is not None
+    assert "host-name peer1;" in rescue_show.findtext(f".//{NC}configuration-output")
+    assert load_rescue.find(f"{NC}load-configuration-results/{NC}ok") is not None
+    assert diff.findtext(f".//{NC}configuration-output") == "\n"
+
+
+def test_junos_confirmed_commit_in_minutes_is_confirmed_by_commit_check(device):
+    _, confirmed, history, check, sync = rpcs(
+        device,
+        '<load-configuration action="set" format="text"><configuration-set>set interfaces lo0 description confirm-me'
+        "</configuration-set></load-configuration>",
+        "<commit-configuration><confirmed/><confirm-timeout>1</confirm-timeout><log>try</log></commit-configuration>",
+        "<get-commit-information/>",
+        "<commit-configuration><check/></commit-configuration>",
+        "<commit-configuration><synchronize/><log>sync</log></commit-configuration>",
+    )
+    assert confirmed.find(f".//{NC}commit-success") is not None
+    entry = history.find(f"{NC}commit-information/{NC}commit-history")
+    assert "rollback in 1mins" in entry.findtext(NC + "comment")
+    assert check.find(f".//{NC}commit-check-success") is not None
+    assert sync.find(f".//{NC}commit-success") is not None
+
+
+def test_show_configuration_pipes(device):
+    display_set, text, js, compare, xml = rpcs(
+        device,
+        '<command format="text">show configuration security ike | display set</command>',
+        '<command format="text">show configuration system services</command>',
+        "<command>show configuration interfaces | display json</command>",
+        '<command format="text">show configuration | compare rollback 0</command>',
+        "<command>show configuration system host-name | display xml</command>",
+    )
+    out = display_set.findtext(f"{NC}configuration-information/{NC}configuration-output")
+    assert "set security ike gateway ike_gw address 16.1.1.2" in out
+    assert "netconf" in text.findtext(f".//{NC}configuration-output")
+    assert "interfaces" in json.loads(js.text)["configuration"]
+    assert compare.findtext(f".//{NC}configuration-output") == "\n"
+    assert xml.findtext(f"{NC}configuration/{NC}system/{NC}host-name") == "peer1"

@@ -225,3 +225,14 @@ def test_session_bound_and_idle_timeout(tmp_path):
         assert run(go()) == b""
     finally:
         assert dev.stop() == 0
+
+
+def test_keyboard_interactive_uses_the_same_password(device):
+    async def login(password: str) -> None:
+        conn = await asyncssh.connect("127.0.0.1", device.port, username="lab", password=password,
+                                      known_hosts=None, client_keys=None, preferred_auth="keyboard-interactive")
+        conn.close()
+
+    run(login("lab123"))  # the seed's `system login user lab` ($6$ hash in the configuration)
+    with pytest.raises(asyncssh.PermissionDenied):
+        run(login("not-lab123"))
