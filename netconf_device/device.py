@@ -90,7 +90,6 @@ class Device:
         self.registry = RpcRegistry()
         self.sessions: dict[int, NetconfSession] = {}
         self._next_session_id = 1000 + secrets.randbelow(20000)
-        self._apply_callbacks: list[Callable[[Any, Any], Any]] = []
         self.server: NetconfServer | None = None
         self.datastore = datastore
         # Seam for live link state and counters (the PFE): name -> rpc.interfaces.InterfaceState | None.
@@ -116,10 +115,11 @@ class Device:
         return self.datastore.running()
 
     def add_apply_callback(self, callback: Callable[[Any, Any], Any]) -> None:
-        """Seam for the IKE daemon and the PFE: called with (old_intent, new_intent) on every commit."""
-        self._apply_callbacks.append(callback)
-        if self.datastore is not None and hasattr(self.datastore, "add_apply_callback"):
-            self.datastore.add_apply_callback(callback)
+        """Seam for the IKE daemon and the PFE: ``callback(old_intent, new_intent)`` runs on every commit,
+        rollback and confirmed-commit expiry (raise to veto). Add callbacks before :meth:`start`."""
+        if self.datastore is None:
+            raise RuntimeError("this device has no configuration datastore")
+        self.datastore.add_apply_callback(callback)
 
     # ------------------------------------------------------------------------------ users
     def _config_user(self, username: str) -> etree._Element | None:

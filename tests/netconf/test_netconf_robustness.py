@@ -134,7 +134,6 @@ def test_broken_chunked_framing_closes_only_that_session(device):
     assert reply.find(f"{NC}software-information") is not None
 
 
-@pytest.mark.slow
 def test_100_mb_message_is_refused_without_memory_blowup(device):
     pid = device.proc.pid
 
