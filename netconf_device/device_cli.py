@@ -59,9 +59,24 @@ def load_initial_config(datastore, path: Path) -> None:
         datastore.close_session(sid, time.time())
 
 
+class _DeviceName(logging.Filter):
+    """Puts the device's host name in every log record (several devices often share one terminal)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.device = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.device = self.device.hostname if self.device is not None else "-"
+        return True
+
+
 def serve(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s",
-                        stream=sys.stderr)
+    logging.basicConfig(level=args.log_level.upper(),
+                        format="%(asctime)s %(device)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
+    name_filter = _DeviceName()
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(name_filter)
     logging.getLogger("asyncssh").setLevel(logging.WARNING)  # it logs every channel; ours say what matters
     from netconf_device.config.datastore import Datastore
     from netconf_device.device import Device, DeviceOptions
@@ -82,6 +97,7 @@ def serve(args: argparse.Namespace) -> int:
     )
     datastore = Datastore(state_dir)
     device = Device(options, datastore=datastore)
+    name_filter.device = device
     device.start_configuration()
     if args.config and not datastore.commit_history():
         try:
