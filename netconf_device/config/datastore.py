@@ -74,6 +74,7 @@ JUNOS_NS = "http://xml.juniper.net/junos/24.4R1/junos"
 CHECKOUT_FAILED = problem("configuration check-out failed")
 AUTO_ROLLBACK_USER = "root"
 ROLLBACK_RETRY_SECONDS = 5.0
+SECRET_CACHE_LIMIT = 100_000
 
 
 def empty_configuration() -> etree._Element:
@@ -166,6 +167,7 @@ class Datastore:
         self._callbacks: list[ApplyCallback] = []
         self._started = False
         self._retry_at = 0.0  # earliest retry of a failed automatic rollback
+        self._secret_cache: dict[str, str] = {}
         loaded = self._pending_store.load()
         if loaded is not None:
             pending, target = loaded
@@ -569,10 +571,20 @@ class Datastore:
         from netconf_device.config.compile import compile_intent
 
         try:
-            return compile_intent(tree, decode_secret=secret.decode9, previous=self._s.intent,
+            return compile_intent(tree, decode_secret=self._decode_secret, previous=self._s.intent,
                                   base_dir=self._compile_base_dir)
         except DatastoreError as exc:
             raise CommitError((*exc.problems, CHECKOUT_FAILED)) from None
+
+    def _decode_secret(self, value: str) -> str:
+        """``$9$`` decoding, remembered: a commit recompiles every secret, and most did not change. The cache
+        lives as long as this datastore (its values are already in the running intent)."""
+        plain = self._secret_cache.get(value)
+        if plain is None:
+            if len(self._secret_cache) >= SECRET_CACHE_LIMIT:
+                self._secret_cache.clear()
+            plain = self._secret_cache[value] = secret.decode9(value)
+        return plain
 
     def _apply(self, old: Intent, new: Intent) -> None:
         if not self._started:

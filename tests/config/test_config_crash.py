@@ -8,12 +8,14 @@ points, many times, and checks the state directory after each restart.
 from __future__ import annotations
 
 import copy
+import os
 import random
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from config_crash_worker import vpns_for
@@ -31,31 +33,45 @@ class Crash(BaseException):
 
 
 class CrashAtWrite:
-    """Make the ``step``-th durable write (or unlink) from now on kill the "process"."""
+    """Kill the "process" at crash point number ``step`` (counted from 0) of the durable writes to come.
+
+    Each ``atomic_write`` offers two crash points: before it starts, and after its temporary file is
+    written and fsynced but before the rename (the temporary file stays behind, as after a real crash);
+    each ``atomic_unlink`` one."""
 
     def __init__(self, step: int, monkeypatch):
-        self.step, self.calls, self.monkeypatch = step, 0, monkeypatch
-        self.real = {name: getattr(persist, name) for name in ("atomic_write", "atomic_unlink")}
-        for name, real in self.real.items():
-            monkeypatch.setattr(persist, name, self._wrap(real))
+        self.step, self.points, self.monkeypatch = step, 0, monkeypatch
+        self.real_write, self.real_unlink = persist.atomic_write, persist.atomic_unlink
+        monkeypatch.setattr(persist, "atomic_write", self._write)
+        monkeypatch.setattr(persist, "atomic_unlink", self._unlink)
 
-    def _wrap(self, real):
-        def wrapper(*args, **kwargs):
-            self.calls += 1
-            if self.calls == self.step + 1:
-                raise Crash()
-            return real(*args, **kwargs)
+    def _point(self) -> bool:
+        self.points += 1
+        return self.points == self.step + 1
 
-        return wrapper
+    def _write(self, path, data, **kwargs):
+        if self._point():
+            raise Crash()
+        if self._point():
+            with mock.patch("os.replace", side_effect=Crash()):
+                self.real_write(path, data, **kwargs)
+        return self.real_write(path, data, **kwargs)
+
+    def _unlink(self, path):
+        if self._point():
+            raise Crash()
+        return self.real_unlink(path)
 
     def remove(self) -> None:
-        for name, real in self.real.items():
-            self.monkeypatch.setattr(persist, name, real)
+        self.monkeypatch.setattr(persist, "atomic_write", self.real_write)
+        self.monkeypatch.setattr(persist, "atomic_unlink", self.real_unlink)
 
 
 def _verify(state_dir: Path, schema, possible: set[int], now: float) -> int:
     """Open the state as a restarted device would; return the running commit number."""
     ds = Datastore(state_dir, schema=schema)
+    leftovers = [p.name for p in state_dir.rglob("*") if p.name.endswith(persist.TMP_SUFFIX)]
+    assert not leftovers, leftovers  # temporary files of an interrupted write are cleaned up
     name = host_name(ds.running())
     assert name is not None and name.startswith("h"), "running configuration is empty"
     number = int(name[1:])
@@ -70,9 +86,11 @@ def _verify(state_dir: Path, schema, possible: set[int], now: float) -> int:
         if n < len(history):
             assert host_name(ds.rollback(n)) == f"h{number - n}"
     assert len(history) == min(number + 1, MAX_ROLLBACK + 1)
-    pending = ds.pending_confirm
+    pending = ds.pending_confirm  # a running confirmed commit is always still pending (never confirmed here)
+    assert (pending is not None) == (number % 7 == 3)
     if pending is not None:
-        assert pending.sequence == history[0].sequence and (number % 7) == 3
+        assert pending.sequence == history[0].sequence
+        assert host_name(ds._pending_store.load()[1]) == f"h{number - 1}"  # it would go back to the previous one
     ds.start(now)  # and the device starts from it
     return number
 
@@ -112,7 +130,7 @@ def test_interrupted_at_every_write_keeps_old_or_new(tmp_path, schema, monkeypat
             step += 1
             if number == i:  # the crash came after the commit point: done with this commit
                 break
-    assert writes_seen >= 14  # every commit has at least two durable writes (commit file, HEAD)
+    assert writes_seen >= 28  # every commit has at least two durable writes (commit file, HEAD), two points each
 
 
 @pytest.mark.slow
@@ -121,8 +139,9 @@ def test_sigkill_during_commits_never_loses_or_corrupts(tmp_path, schema):
     rng = random.Random(20261127)
     committed = -1
     rounds = 16
+    env = {**os.environ, "PYTHONPATH": str(REPO)}  # this checkout's package, not an installed one
     for _ in range(rounds):
-        proc = subprocess.Popen([sys.executable, str(WORKER), str(state)], cwd=REPO, text=True,
+        proc = subprocess.Popen([sys.executable, str(WORKER), str(state)], cwd=REPO, text=True, env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
             assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
