@@ -27,9 +27,10 @@ from collections.abc import Iterable
 from netconf_device.config.intent import Intent, IntentDiff, IpsecVpn, diff_intent
 from netconf_device.pfe import fastpath, ip, udp_encap
 from netconf_device.pfe.counters import CounterStore
-from netconf_device.pfe.esp import Drop
+from netconf_device.pfe.esp import Drop, max_inner_length, split_key
 from netconf_device.pfe.fragment import Reassembler, frag_needed, fragment_ipv4, packet_too_big
 from netconf_device.pfe.interfaces import InterfaceTable, Port
+from netconf_device.pfe.replay import MAX_WINDOW
 from netconf_device.pfe.routes import PREFERENCE, Route, RouteTable
 from netconf_device.pfe.sad import Sad, SaPair, build_pair, manual_child_sa
 from netconf_device.sa import (
@@ -101,6 +102,31 @@ class Datapath:
 
     def apply_intent(self, intent: Intent) -> None:
         self.apply(diff_intent(self.intent, intent))
+
+    def on_commit(self, old: Intent, new: Intent) -> None:
+        """The datastore's apply callback (``Datastore.add_apply_callback``): refuse what the PFE cannot
+        carry with a clear message (the commit is then rejected), else apply."""
+        problems = self.check(new)
+        if problems:
+            raise ValueError("; ".join(problems))
+        self.apply(diff_intent(old, new))
+
+    @staticmethod
+    def check(intent: Intent) -> list[str]:
+        """What in ``intent`` the PFE cannot do (empty when everything is fine)."""
+        problems = []
+        for vpn in intent.ipsec_vpns.values():
+            if not 0 <= vpn.anti_replay_window <= MAX_WINDOW:
+                problems.append(f"ipsec vpn {vpn.name}: anti-replay window {vpn.anti_replay_window} "
+                                f"out of range 0..{MAX_WINDOW}")
+            if vpn.tunnel_mtu is not None and max_inner_length(vpn.tunnel_mtu, True, True) < 68:
+                problems.append(f"ipsec vpn {vpn.name}: tunnel-mtu {vpn.tunnel_mtu} leaves no room for packets")
+            if vpn.manual is not None:
+                try:
+                    split_key(vpn.manual.encryption_algorithm, vpn.manual.key)
+                except ValueError as exc:
+                    problems.append(f"ipsec vpn {vpn.name} manual SA: {exc}")
+        return problems
 
     def set_ike_ports(self, ports: Iterable[int]) -> None:
         """Extra UDP ports the IKE daemon listens on (custom IKE / NAT-T ports)."""

@@ -259,3 +259,17 @@ def test_pfe_per_tunnel_statistics_and_sa_usage(fast_path):
     assert usage["outbound_packets"] == 3 and usage["outbound_bytes"] == 3 * 128
     assert usage["outbound_sequence"] == 3
     assert a.sa_usage(12345) is None
+
+
+def test_pfe_on_commit_refuses_what_it_cannot_carry():
+    dp = Datapath("a")
+    bad_key = ManualSa(gateway=ipaddress.ip_address("16.1.1.2"), external_interface="et-0/2/10",
+                       local_address=None, spi=300, encryption_algorithm="aes-256-gcm", key=b"short")
+    with pytest.raises(ValueError, match="manual SA: aes-256-gcm needs 36 bytes"):
+        dp.on_commit(dp.intent, make_intent("a", manual=bad_key))
+    with pytest.raises(ValueError, match="anti-replay window 100000"):
+        dp.on_commit(dp.intent, make_intent("a", anti_replay_window=100_000))
+    assert dp.intent.ipsec_vpns == {}  # nothing applied
+    good = make_intent("a")
+    dp.on_commit(dp.intent, good)
+    assert dp.intent is good and dp.vpn_by_st0["st0.1"].tunnel_index == TUNNEL_INDEX
