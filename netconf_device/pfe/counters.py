@@ -34,6 +34,34 @@ IPSEC_FIELDS = (
     "discard_errors",
 )
 
+#: Our counter names -> the fields of ``show.views.IpsecStatisticsView`` (the show commands' typed view).
+STATISTICS_VIEW_FIELDS = {
+    "esp_encrypted_bytes": "encrypted_bytes",
+    "esp_decrypted_bytes": "decrypted_bytes",
+    "esp_encrypted_packets": "encrypted_packets",
+    "esp_decrypted_packets": "decrypted_packets",
+    "ah_input_bytes": "ah_input_bytes",
+    "ah_output_bytes": "ah_output_bytes",
+    "ah_input_packets": "ah_input_packets",
+    "ah_output_packets": "ah_output_packets",
+    "ah_authentication_failures": "ah_authentication_failures",
+    "replay_errors": "replay_errors",
+    "esp_authentication_failures": "esp_authentication_failures",
+    "esp_decryption_failures": "esp_decryption_failures",
+    "bad_headers": "bad_headers",
+    "bad_trailers": "bad_trailers",
+    "invalid_spi_errors": "invalid_spi",
+    "ts_check_fail_errors": "ts_check_failures",
+    "exceeds_tunnel_mtu": "exceeds_tunnel_mtu",
+    "discard_errors": "discarded",
+}
+
+
+def statistics_view_kwargs(snapshot: dict[str, int]) -> dict[str, int]:
+    """Keyword arguments for ``IpsecStatisticsView`` from an ``ipsec_statistics()`` snapshot."""
+    return {STATISTICS_VIEW_FIELDS[name]: value for name, value in snapshot.items() if name in STATISTICS_VIEW_FIELDS}
+
+
 #: Drop reasons for the seed's UDP-encapsulation rules, counted separately (and also as bad headers).
 UDP_ENCAP_DROP_REASONS = (
     "udp_encap_missing_udp_header",  # encapsulation on, packet arrived as plain ESP (protocol 50)
