@@ -14,9 +14,15 @@ from dataclasses import dataclass
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import dh, ec, x25519
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.utils import CryptographyDeprecationWarning
 
-# FFDH is deprecated in cryptography but IKE peers still negotiate it (MODP 14 is the strongSwan default).
-warnings.filterwarnings("ignore", message=".*Diffie-Hellman over finite fields.*")
+
+def _quiet(fn, *args):
+    """Call a finite-field D-H constructor without cryptography's deprecation warning: IKE peers still
+    negotiate MODP groups (MODP 14 is strongSwan's default)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        return fn(*args)
 
 
 class KeyExchangeError(ValueError):
@@ -139,7 +145,7 @@ def public_length(group: int) -> int:
 @functools.cache
 def _dh_parameters(group: int) -> dh.DHParameters:
     prm = MODP_PARAMS[group]
-    return dh.DHParameterNumbers(prm.p, prm.g, prm.q).parameters()
+    return _quiet(lambda: dh.DHParameterNumbers(prm.p, prm.g, prm.q).parameters())
 
 
 class KeyExchange:
@@ -150,7 +156,7 @@ class KeyExchange:
     def __init__(self, group: int, private=None):
         self.group = group
         if group in MODP_PARAMS:
-            key = private or _dh_parameters(group).generate_private_key()
+            key = private or _quiet(_dh_parameters(group).generate_private_key)
             y = key.public_key().public_numbers().y
             self.public = y.to_bytes(public_length(group), "big")
         elif group in ECP_CURVES:
@@ -177,8 +183,8 @@ class KeyExchange:
                     raise KeyExchangeError("MODP public value out of range")
                 if prm.q is not None and pow(y, prm.q, prm.p) != 1:
                     raise KeyExchangeError("MODP public value not in the prime-order subgroup")
-                pub = dh.DHPublicNumbers(y, _dh_parameters(group).parameter_numbers()).public_key()
-                secret = self._private.exchange(pub)
+                pub = _quiet(lambda: dh.DHPublicNumbers(y, _dh_parameters(group).parameter_numbers()).public_key())
+                secret = _quiet(self._private.exchange, pub)
                 return secret.rjust(len(peer_public), b"\x00")
             if group in ECP_CURVES:
                 curve, _size = ECP_CURVES[group]
@@ -196,4 +202,4 @@ def modp_private_key(group: int, x: int) -> dh.DHPrivateKey:
     """A fixed MODP private key (known-answer tests)."""
     params = _dh_parameters(group)
     y = pow(MODP_PARAMS[group].g, x, MODP_PARAMS[group].p)
-    return dh.DHPrivateNumbers(x, dh.DHPublicNumbers(y, params.parameter_numbers())).private_key()
+    return _quiet(lambda: dh.DHPrivateNumbers(x, dh.DHPublicNumbers(y, params.parameter_numbers())).private_key())

@@ -209,8 +209,10 @@ def symmetric(ike=None, esp=None, establish_b="responder-only", **kw) -> tuple[I
     a_extra = {k[2:]: v for k, v in kw.items() if k.startswith("a_")}
     b_extra = {k[2:]: v for k, v in kw.items() if k.startswith("b_")}
     common = {k: v for k, v in kw.items() if not k.startswith(("a_", "b_"))}
-    a = make_intent(A_ADDR, B_ADDR, ike=ike, esp=esp, ts=a_ts, **{**common, **a_extra})
-    b = make_intent(B_ADDR, A_ADDR, ike=ike, esp=esp, ts=b_ts, establish=establish_b, **{**common, **b_extra})
+    common.setdefault("ike", ike)
+    common.setdefault("esp", esp)
+    a = make_intent(A_ADDR, B_ADDR, ts=a_ts, **{**common, **a_extra})
+    b = make_intent(B_ADDR, A_ADDR, ts=b_ts, **{"establish": establish_b, **common, **b_extra})
     return a, b
 
 
