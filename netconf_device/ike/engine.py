@@ -622,6 +622,7 @@ class Engine:
             self.stats["rx_dropped"] += 1
             return
         self._after = []
+        sa.busy = True
         try:
             for t in tasks:
                 t.process_r(sa, msg)
@@ -642,6 +643,7 @@ class Engine:
             after = self._after
         finally:
             self._after = None
+            sa.busy = False
         if sa.fatal_notify is not None:
             self.log.warning("IKE SA #%d with %s failed: %s", sa.index, sa.remote_addr, sa.failure)
             self.destroy_ike_sa(sa, sa.failure or "failed", notify_peer=False)
@@ -671,25 +673,31 @@ class Engine:
     def _handle_response(self, sa: IkeSa, msg: m.Message) -> None:
         out = sa.outstanding
         sa.outstanding = None
+        sa.active = []
         sa.drop_reassembly()
         remaining: list[Task] = []
-        for t in out.tasks:
-            st = t.process_i(sa, msg)
-            if sa.state == sastate.DESTROYED:
-                return
-            if st == RETRY:
-                sa.active = out.tasks
-                sa.next_msg_id = out.msg_id
-                if msg.exchange == m.IKE_SA_INIT:
-                    sa.spi_r = _ZERO_SPI
-                self._initiate_exchange(sa)
-                return
-            if st == NEED_MORE:
-                remaining.append(t)
-            elif st == FAILED and sa.state == sastate.CONNECTING:
-                self._setup_failed(sa, sa.failure or f"{t.name} failed")
-                return
-        sa.active = remaining if sa.state == sastate.CONNECTING else []
+        sa.busy = True  # tasks may queue work; the next exchange starts once this response is processed
+        try:
+            for t in out.tasks:
+                st = t.process_i(sa, msg)
+                if sa.state == sastate.DESTROYED:
+                    return
+                if st == RETRY:
+                    sa.active = out.tasks
+                    sa.next_msg_id = out.msg_id
+                    if msg.exchange == m.IKE_SA_INIT:
+                        sa.spi_r = _ZERO_SPI
+                    break
+                if st == NEED_MORE:
+                    remaining.append(t)
+                elif st == FAILED and sa.state == sastate.CONNECTING:
+                    sa.busy = False
+                    self._setup_failed(sa, sa.failure or f"{t.name} failed")
+                    return
+            else:
+                sa.active = remaining if sa.state == sastate.CONNECTING else []
+        finally:
+            sa.busy = False
         self._initiate_exchange(sa)
 
     def _exchange_failed(self, sa: IkeSa, reason: str) -> None:
@@ -705,6 +713,8 @@ class Engine:
     # ============================================================================================ sending
     def _initiate_exchange(self, sa: IkeSa) -> None:
         """Start the next exchange of ``sa`` if none is outstanding."""
+        if sa.busy:
+            return
         while sa.outstanding is None and sa.state != sastate.DESTROYED:
             if sa.active:
                 tasks = sa.active
@@ -1005,6 +1015,16 @@ class Engine:
         return None
 
     def install_child(self, sa: IkeSa, child: ChildSaState, replaces_spi_in: int | None = None) -> None:
+        if replaces_spi_in is None and sa.gateway is not None:
+            # the peer reauthenticated (or both ends raced): the same tunnel on another IKE SA is replaced
+            for other in sa.gateway.sas:
+                if other is sa:
+                    continue
+                old = next((c for c in other.children if c.vpn is child.vpn and c.ts_index == child.ts_index
+                            and c.state in (sastate.CHILD_INSTALLED, sastate.CHILD_REKEYING)), None)
+                if old is not None:
+                    replaces_spi_in = old.spi_in
+                    break
         child.ike_sa = sa
         child.replaced_spi_in = replaces_spi_in
         sa.children.append(child)

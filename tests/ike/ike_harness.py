@@ -211,8 +211,8 @@ def symmetric(ike=None, esp=None, establish_b="responder-only", **kw) -> tuple[I
     common = {k: v for k, v in kw.items() if not k.startswith(("a_", "b_"))}
     common.setdefault("ike", ike)
     common.setdefault("esp", esp)
-    a = make_intent(A_ADDR, B_ADDR, ts=a_ts, **{**common, **a_extra})
-    b = make_intent(B_ADDR, A_ADDR, ts=b_ts, **{"establish": establish_b, **common, **b_extra})
+    a = make_intent(A_ADDR, B_ADDR, **{"ts": a_ts, **common, **a_extra})
+    b = make_intent(B_ADDR, A_ADDR, **{"ts": b_ts, "establish": establish_b, **common, **b_extra})
     return a, b
 
 
