@@ -400,6 +400,13 @@ def load_certificate(pem_or_der: bytes) -> x509.Certificate:
     return x509.load_der_x509_certificate(pem_or_der)
 
 
+def load_certificate_chain(pem_or_der: bytes) -> list[x509.Certificate]:
+    """Leaf first, then any intermediates that follow it in the same PEM file (sent as extra CERTs)."""
+    if pem_or_der.lstrip().startswith(b"-----"):
+        return x509.load_pem_x509_certificates(pem_or_der)
+    return [x509.load_der_x509_certificate(pem_or_der)]
+
+
 def load_private_key(pem: bytes):
     return serialization.load_pem_private_key(pem, password=None)
 

@@ -143,10 +143,12 @@ class GatewayState:
         self.uses_certificates = not self.uses_psk
         self.psk = policy.pre_shared_key
         self.local_cert = None
+        self.local_chain: list = []
         self.local_key = None
         if policy.local_certificate and policy.local_certificate in full.local_certificates:
             lc = full.local_certificates[policy.local_certificate]
-            self.local_cert = auth.load_certificate(lc.certificate_pem)
+            self.local_chain = auth.load_certificate_chain(lc.certificate_pem)
+            self.local_cert = self.local_chain[0]
             self.local_key = auth.load_private_key(lc.private_key_pem)
         cas = []
         profiles = [full.ca_profiles[intent.ca_profile]] if intent.ca_profile in full.ca_profiles \
@@ -1163,6 +1165,11 @@ class Engine:
             gw.failures += 1
             gw.reinit_at = self.now + min(self.options.reinit_min * 2 ** (gw.failures - 1), self.options.reinit_max)
         old = sa.replaces
+        if sa.tell_peer is not None and sa.keys is not None:
+            try:  # best effort, unanswered: the SA is gone on our side either way
+                self._transmit(sa, sa.encode(m.INFORMATIONAL, False, sa.next_msg_id, [sa.tell_peer], None))
+            except (RuntimeError, CryptoError):
+                pass
         self.destroy_ike_sa(sa, reason, notify_peer=False)
         if old is not None and old.state != sastate.DESTROYED:
             old.replaced_by_reauth = None

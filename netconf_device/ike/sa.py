@@ -202,6 +202,7 @@ class IkeSa:
         self.half_open_key: tuple | None = None
         self.down_reported = False
         self.no_reinit = False
+        self.tell_peer: m.NotifyPayload | None = None  # error notify to send before giving up the SA
         self.busy = False  # a message is being processed: do not start an exchange in the middle of it
 
     # ----------------------------------------------------------------------------------------- identity

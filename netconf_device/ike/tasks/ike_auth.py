@@ -92,6 +92,8 @@ class IkeAuth(Task):
         except AuthError as exc:
             sa.failure = f"AUTHENTICATION_FAILED: {exc}"
             sa.counters.auth_failures += 1
+            # the responder considers the SA up: tell it in an INFORMATIONAL (RFC 7296 §2.21.2)
+            sa.tell_peer = m.NotifyPayload(m.N_AUTHENTICATION_FAILED)
             return FAILED
         sa.remote_id = peer
         self.engine.ike_established(sa)

@@ -28,9 +28,8 @@ class IkeCert(Task):
 
     @staticmethod
     def _add_cert(sa, payloads) -> None:
-        gw = sa.gateway
-        if gw.local_cert is not None:
-            payloads.append(m.CertPayload(m.CERT_X509_SIGNATURE, gw.local_cert.public_bytes(Encoding.DER)))
+        for cert in sa.gateway.local_chain:
+            payloads.append(m.CertPayload(m.CERT_X509_SIGNATURE, cert.public_bytes(Encoding.DER)))
 
     @staticmethod
     def _add_certreq(sa, payloads) -> None:

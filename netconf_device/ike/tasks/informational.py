@@ -14,6 +14,12 @@ class Informational(Task):
         for n in msg.notifies():
             if n.notify_type == m.N_INVALID_SPI:
                 sa.counters.invalid_spi_notify_received += 1
+            elif n.notify_type == m.N_AUTHENTICATION_FAILED:
+                # the initiator rejected our AUTH after we had answered its IKE_AUTH (RFC 7296 §2.21.2)
+                sa.failure = "AUTHENTICATION_FAILED reported by the peer"
+                self.engine.note_gateway_failure(sa.gateway, sa.failure)
+                self.engine.after_response(sa, lambda: self.engine.destroy_ike_sa(sa, sa.failure,
+                                                                                 notify_peer=False))
             elif n.is_error:
                 self.engine.log.info("IKE SA #%d: peer reports %s", sa.index,
                                      m.NOTIFY_NAMES.get(n.notify_type, n.notify_type))
