@@ -205,7 +205,7 @@ class Engine:
         self._ensure_pending: set[str] = set()
         self.stats = {"rx_datagrams": 0, "rx_malformed": 0, "rx_unknown_spi": 0, "rx_no_gateway": 0,
                       "rx_dropped": 0, "rx_keepalives": 0, "tx_datagrams": 0, "cookies_sent": 0,
-                      "half_open_dropped": 0, "invalid_syntax_sent": 0}
+                      "half_open_dropped": 0, "invalid_syntax_sent": 0, "internal_errors": 0}
 
     # ============================================================================================ public API
     def apply(self, diff: IntentDiff, now: float) -> None:
@@ -289,7 +289,7 @@ class Engine:
         try:
             self._receive(dgram)
         except Exception:  # noqa: BLE001 - the engine must survive any input
-            self.stats["rx_dropped"] += 1
+            self.stats["internal_errors"] += 1
             self.log.exception("dropping a datagram from %s that broke the engine", dgram.src)
 
     def acquire(self, event: contract.Acquire, now: float) -> None:
@@ -350,6 +350,7 @@ class Engine:
             try:
                 fn(*args)
             except Exception:  # noqa: BLE001 - a timer callback must never stop the engine
+                self.stats["internal_errors"] += 1
                 self.log.exception("timer callback %s failed", getattr(fn, "__name__", fn))
 
     # ---------------------------------------------------------------------------------------- operations
