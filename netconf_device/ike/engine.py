@@ -118,6 +118,7 @@ class GatewayState:
     """An IKE gateway with what the engine needs resolved once (proposals, keys, certificates)."""
 
     def __init__(self, intent, full: Intent):
+        self.index_keys: list = []
         self.vpns: dict[str, VpnState] = {}
         self.sas: list[IkeSa] = []
         self.removed = False
@@ -1311,16 +1312,24 @@ class Engine:
                 gw.vpns[vpn.name] = vpn
 
     def _index_gateway(self, gw: GatewayState) -> None:
-        for table in (self._by_pair, self._by_remote):
-            for key in [k for k, v in table.items() if gw in v]:
-                table[key] = [g for g in table[key] if g is not gw]
-                if not table[key]:
-                    del table[key]
+        self._unindex_gateway(gw)
         if gw.remote_addr is None:
             return
-        self._by_remote.setdefault(gw.remote_addr, []).append(gw)
+        keys = [(self._by_remote, gw.remote_addr)]
         if gw.local_addr is not None:
-            self._by_pair.setdefault((gw.local_addr, gw.remote_addr), []).append(gw)
+            keys.append((self._by_pair, (gw.local_addr, gw.remote_addr)))
+        for table, key in keys:
+            table.setdefault(key, []).append(gw)
+        gw.index_keys = keys
+
+    def _unindex_gateway(self, gw: GatewayState) -> None:
+        for table, key in gw.index_keys:
+            entries = [g for g in table.get(key, ()) if g is not gw]
+            if entries:
+                table[key] = entries
+            else:
+                table.pop(key, None)
+        gw.index_keys = []
 
     def _gateways_for(self, local, remote) -> list[GatewayState]:
         try:
@@ -1340,11 +1349,7 @@ class Engine:
         gw.removed = True
         for sa in list(gw.sas):
             self._withdraw_ike_sa(sa, reason)
-        for table in (self._by_pair, self._by_remote):
-            for key in [k for k, v in table.items() if gw in v]:
-                table[key] = [g for g in table[key] if g is not gw]
-                if not table[key]:
-                    del table[key]
+        self._unindex_gateway(gw)
 
     def _add_vpn(self, intent: IpsecVpn) -> None:
         if intent.gateway is None or intent.ipsec_policy is None:
@@ -1364,7 +1369,7 @@ class Engine:
         gw = self.gateways.get(vpn.gateway_name or "")
         if gw is not None and gw.vpns.get(vpn.name) is vpn:
             del gw.vpns[vpn.name]
-        for sa in list(self.sas.values()):
+        for sa in list(gw.sas if gw is not None else ()):
             victims = [c for c in sa.children if c.vpn is vpn and c.state != sastate.CHILD_DELETED]
             if victims:
                 for c in victims:
