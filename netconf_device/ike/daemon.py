@@ -76,8 +76,10 @@ class CallbackTransport(Transport):
 class UdpTransport(Transport):
     def __init__(self, loop: asyncio.AbstractEventLoop, ports: Iterable[int], on_datagram: Callable,
                  on_batch_done: Callable[[], None], bind_addresses: Iterable = (), ipv6: bool = True,
-                 on_esp: Callable | None = None):
+                 on_esp: Callable | None = None,
+                 socket_factory: Callable[[int], socket.socket] | None = None):
         self.loop = loop
+        self._socket_factory = socket_factory or (lambda family: socket.socket(family, socket.SOCK_DGRAM))
         self.on_datagram = on_datagram
         self.on_batch_done = on_batch_done
         self.on_esp = on_esp
@@ -97,7 +99,7 @@ class UdpTransport(Transport):
                         LOGGER.debug("no IPv6 IKE socket on port %d: %s", port, exc)
 
     def _open(self, family: int, addr, port: int) -> None:
-        s = socket.socket(family, socket.SOCK_DGRAM)
+        s = self._socket_factory(family)
         try:
             s.setblocking(False)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -187,6 +189,19 @@ class UdpTransport(Transport):
             self.stats["tx_errors"] += 1
             LOGGER.debug("IKE send to %s:%d failed: %s", d.dst, d.dport, exc)
 
+    def send_udp(self, src, sport: int, dst, dport: int, payload: bytes) -> bool:
+        """Send a raw UDP payload from one of our IKE sockets (ESP-in-UDP shares the NAT-T port)."""
+        src, dst = ipaddress.ip_address(src), ipaddress.ip_address(dst)
+        family = socket.AF_INET if dst.version == 4 else socket.AF_INET6
+        s = self._socket_for(family, src, sport)
+        if s is None:
+            return False
+        try:
+            s.sendto(payload, (str(dst), dport))
+        except OSError:
+            return False
+        return True
+
     def close(self) -> None:
         for s in self.sockets.values():
             try:
@@ -214,7 +229,8 @@ class IkeDaemon:
 
     def __init__(self, options: EngineOptions | None = None, *, transport: Transport | None = None,
                  bind_addresses: Iterable = (), ipv6: bool = True,
-                 on_event: Callable[[object], None] | None = None, on_esp: Callable | None = None):
+                 on_event: Callable[[object], None] | None = None, on_esp: Callable | None = None,
+                 socket_factory: Callable[[int], socket.socket] | None = None):
         self.options = options or EngineOptions()
         if self.options.local_address_for is None:
             cache: dict = {}
@@ -231,6 +247,7 @@ class IkeDaemon:
         self._ipv6 = ipv6
         self._on_event = on_event
         self._on_esp = on_esp
+        self._socket_factory = socket_factory
         self.events: list = [] if on_event is None else None  # kept only when nobody consumes them
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -243,7 +260,7 @@ class IkeDaemon:
         if self._transport is None:
             o = self.options
             self._transport = UdpTransport(self._loop, (o.ike_port, o.natt_port), self._receive, self._flush,
-                                           self._bind, self._ipv6, self._on_esp)
+                                           self._bind, self._ipv6, self._on_esp, self._socket_factory)
         self._flush()
 
     async def stop(self, graceful: bool = True, timeout: float = 1.0) -> None:
@@ -299,6 +316,16 @@ class IkeDaemon:
     def invalid_spi(self, spi: int, src) -> None:
         self.engine.invalid_spi(spi, src, self._now())
         self._flush()
+
+    def rekey_ike_sa(self, index: int) -> bool:
+        ok = self.engine.rekey_ike_sa(self._now(), index)
+        self._flush()
+        return ok
+
+    def rekey_child_sa(self, spi_in: int) -> bool:
+        ok = self.engine.rekey_child_sa(self._now(), spi_in)
+        self._flush()
+        return ok
 
     def clear_ike_sa(self, index: int | None = None, peer=None) -> int:
         n = self.engine.clear_ike_sa(self._now(), index, peer)

@@ -388,6 +388,25 @@ class Engine:
             self.ensure_tunnels_later(gw)
         return n
 
+    def rekey_ike_sa(self, now: float, index: int) -> bool:
+        """Rekey (or reauthenticate, per reauth-frequency) one IKE SA now."""
+        self.now = now
+        sa = next((s for s in self.sas.values() if s.index == index and s.state == sastate.ESTABLISHED), None)
+        if sa is None:
+            return False
+        sa.rekey_at = now
+        self._ike_rekey_due(sa)
+        return True
+
+    def rekey_child_sa(self, now: float, spi_in: int) -> bool:
+        """Rekey one child SA now (as the PFE's RekeyRequest does)."""
+        self.now = now
+        child = self._children.get(spi_in)
+        if child is None or child.state != sastate.CHILD_INSTALLED or child.ike_sa is None:
+            return False
+        self._queue(child.ike_sa, ChildRekey(self, child))
+        return True
+
     # ---------------------------------------------------------------------------------------- snapshots
     def ike_sa_snapshots(self, now: float | None = None) -> list[IkeSaSnapshot]:
         t = self.now if now is None else now
