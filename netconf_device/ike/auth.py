@@ -21,6 +21,7 @@ from cryptography.x509.oid import ExtensionOID, NameOID
 from netconf_device.config.intent import IkeIdentity
 
 from . import message as m
+from .addresses import ip
 from .crypto import Prf, hash_digest
 
 KEY_PAD = b"Key Pad for IKEv2"
@@ -70,7 +71,7 @@ class Identity:
 
 
 def address_identity(addr) -> Identity:
-    addr = ipaddress.ip_address(addr)
+    addr = ip(addr)
     return Identity(m.ID_IPV4_ADDR if addr.version == 4 else m.ID_IPV6_ADDR, addr.packed)
 
 

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable
 from netconf_device import sa as contract
 from netconf_device.config.intent import Intent, IntentDiff, diff_intent
 
+from .addresses import parse_text
 from .engine import Engine
 from .options import EngineOptions
 
@@ -36,6 +37,20 @@ NON_ESP_MARKER = b"\x00\x00\x00\x00"
 _CMSG_SPACE = socket.CMSG_SPACE(32)
 _RECV_BATCH = 256  # datagrams read per wakeup before the engine's output is flushed
 _RCVBUF = 4 * 1024 * 1024
+
+
+def _set_buffers(s: socket.socket) -> None:
+    """Large socket buffers: thousands of IKE_SA_INITs may arrive at once. The *FORCE variants exceed
+    net.core.rmem_max when we may (root); otherwise the kernel caps the plain request."""
+    for force, plain in ((getattr(socket, "SO_RCVBUFFORCE", 33), socket.SO_RCVBUF),
+                         (getattr(socket, "SO_SNDBUFFORCE", 32), socket.SO_SNDBUF)):
+        try:
+            s.setsockopt(socket.SOL_SOCKET, force, _RCVBUF)
+        except OSError:
+            try:
+                s.setsockopt(socket.SOL_SOCKET, plain, _RCVBUF)
+            except OSError:
+                pass
 
 
 def needs_marker(sport: int, dport: int) -> bool:
@@ -103,11 +118,7 @@ class UdpTransport(Transport):
         try:
             s.setblocking(False)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _RCVBUF)
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _RCVBUF)
-            except OSError:
-                pass
+            _set_buffers(s)
             if family == socket.AF_INET:
                 s.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
             else:
@@ -149,7 +160,7 @@ class UdpTransport(Transport):
                     dst = ipaddress.IPv6Address(cdata[:16])
             if dst is None:
                 dst = ipaddress.ip_address(s.getsockname()[0])
-            src_addr = ipaddress.ip_address(src[0].split("%")[0])
+            src_addr = parse_text(src[0].split("%")[0])
             sport = src[1]
             kind, payload = classify(data, sport, port)
             if kind == "ike":

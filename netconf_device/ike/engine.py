@@ -38,6 +38,7 @@ from netconf_device.config.intent import (
 from . import auth, proposals, selectors
 from . import message as m
 from . import sa as sastate
+from .addresses import ip
 from .crypto import CryptoError, Integrity, Prf, derive_ike_keys, hmac_digest
 from .options import EngineOptions
 from .proposals import EspAlgorithms, IkeAlgorithms, ProposalError
@@ -119,6 +120,7 @@ class GatewayState:
 
     def __init__(self, intent, full: Intent):
         self.index_keys: list = []
+        self.waiting = False  # queued for an initiation slot
         self.vpns: dict[str, VpnState] = {}
         self.sas: list[IkeSa] = []
         self.removed = False
@@ -204,6 +206,8 @@ class Engine:
         self._cookie_secret = os.urandom(32)
         self._after: list[Callable[[], None]] | None = None
         self._ensure_pending: set[str] = set()
+        self._initiating: set[IkeSa] = set()  # our IKE SAs still in IKE_SA_INIT/IKE_AUTH
+        self._waiting: deque[GatewayState] = deque()  # gateways waiting for an initiation slot
         self.stats = {"rx_datagrams": 0, "rx_malformed": 0, "rx_unknown_spi": 0, "rx_no_gateway": 0,
                       "rx_dropped": 0, "rx_keepalives": 0, "tx_datagrams": 0, "cookies_sent": 0,
                       "half_open_dropped": 0, "invalid_syntax_sent": 0, "internal_errors": 0}
@@ -603,7 +607,7 @@ class Engine:
         return len(self._half_open) >= self.options.cookie_threshold
 
     def make_cookie(self, nonce: bytes, addr, spi_i: bytes) -> bytes:
-        a = ipaddress.ip_address(addr).packed
+        a = ip(addr).packed
         return b"\x01" + hmac_digest("sha256", self._cookie_secret, nonce + a + spi_i)[:16]
 
     @staticmethod
@@ -916,6 +920,7 @@ class Engine:
         sa.replaces = reauth_of
         sa.lineage = sa.spi_i
         self._register(sa)
+        self._initiating.add(sa)
         sa.active = [IkeInit(self), IkeNatd(self), IkeCert(self), IkeAuth(self)] + children[:1]
         sa.queue.extend(children[1:])
         self.log.info("initiating IKE SA #%d to %s (gateway %s)", sa.index, remote, gw.name)
@@ -927,6 +932,7 @@ class Engine:
         sa.state = sastate.ESTABLISHED
         sa.established_at = self.now
         sa.was_up = True
+        self._initiation_done(sa)
         if sa.half_open_key is not None:
             self._half_open.pop(sa.half_open_key, None)
             sa.half_open_key = None
@@ -1164,6 +1170,7 @@ class Engine:
         sa.active, sa.queue, sa.passive = [], [], []
         sa.outstanding = None
         sa.state = sastate.DESTROYED
+        self._initiation_done(sa)
         self.sas.pop(sa.local_spi, None)
         if sa.half_open_key is not None:
             self._half_open.pop(sa.half_open_key, None)
@@ -1352,8 +1359,8 @@ class Engine:
 
     def _gateways_for(self, local, remote) -> list[GatewayState]:
         try:
-            local = ipaddress.ip_address(local)
-            remote = ipaddress.ip_address(remote)
+            local = ip(local)
+            remote = ip(remote)
         except ValueError:
             return []
         exact = self._by_pair.get((local, remote))
@@ -1399,6 +1406,18 @@ class Engine:
                     for c in victims:
                         self.remove_child(sa, c, reason)
 
+    def _initiation_done(self, sa: IkeSa) -> None:
+        """``sa`` left IKE_SA_INIT/IKE_AUTH: give its slot in the initiation window to a waiting gateway."""
+        if sa not in self._initiating:
+            return
+        self._initiating.discard(sa)
+        while self._waiting and len(self._initiating) < self.options.initiation_window:
+            gw = self._waiting.popleft()
+            gw.waiting = False
+            if not gw.removed:
+                self.ensure_tunnels_later(gw)
+                break
+
     def ensure_tunnels_later(self, gw: GatewayState | None) -> None:
         if gw is None or gw.name in self._ensure_pending:
             return
@@ -1420,6 +1439,11 @@ class Engine:
         if not live:
             if self.now < gw.reinit_at:
                 self._schedule(gw.reinit_at, self.ensure_tunnels, gw)
+                return
+            if len(self._initiating) >= self.options.initiation_window:
+                if not gw.waiting:
+                    gw.waiting = True
+                    self._waiting.append(gw)
                 return
             self.initiate_ike_sa(gw, [ChildCreate(self, vpn, i) for vpn, i in wanted])
             return

@@ -27,6 +27,9 @@ class EngineOptions:
     half_open_limit: int = 20000  # hard bound on half-open SAs (further IKE_SA_INITs are dropped)
     half_open_timeout: float = 30.0
     max_ike_sas: int = 20000
+    # at most this many IKE SAs we initiate may be negotiating at once; further gateways wait their turn
+    # (thousands of simultaneous IKE_SA_INITs only cause retransmission storms)
+    initiation_window: int = 500
     # rekeying: soft lifetime = lifetime * (rekey_fraction - random(0, rekey_jitter))
     rekey_fraction: float = 0.9
     rekey_jitter: float = 0.05

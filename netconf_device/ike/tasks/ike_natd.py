@@ -3,15 +3,14 @@ decision to float to the NAT-T port."""
 
 from __future__ import annotations
 
-import ipaddress
-
 from .. import message as m
+from ..addresses import ip
 from ..crypto import hash_digest
 from .base import NEED_MORE, SUCCESS, Task
 
 
 def natd_hash(spi_i: bytes, spi_r: bytes, addr, port: int) -> bytes:
-    return hash_digest("sha1", spi_i + spi_r + ipaddress.ip_address(addr).packed + port.to_bytes(2, "big"))
+    return hash_digest("sha1", spi_i + spi_r + ip(addr).packed + port.to_bytes(2, "big"))
 
 
 class IkeNatd(Task):
