@@ -355,6 +355,9 @@ class IkeDaemon:
     def child_sa_snapshots(self):
         return self.engine.child_sa_snapshots(self._now())
 
+    def active_peers(self):
+        return self.engine.active_peers(self._now())
+
     def _flush(self) -> None:
         eng = self.engine
         out = eng.datagrams_to_send()

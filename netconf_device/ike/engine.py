@@ -247,7 +247,21 @@ class Engine:
         for name in diff.ike_gateways.added:
             self._add_gateway(new.ike_gateways[name])
             touched.add(name)
-        # keep every gateway's view of the (resolved) intent current, e.g. certificate material
+        if diff.old.local_certificates != new.local_certificates or diff.old.ca_profiles != new.ca_profiles:
+            # certificates are referenced by name: new contents under the same name renegotiate the gateway
+            for gw in list(self.gateways.values()):
+                if gw.name in touched or not gw.uses_certificates:
+                    continue
+                old_material = gw.material
+                try:
+                    gw.update(gw.intent, new)
+                except ValueError as exc:
+                    gw.last_error = str(exc)
+                if gw.material != old_material:
+                    self.log.info("gateway %s: certificates changed, renegotiating", gw.name)
+                    for sa in list(gw.sas):
+                        self._withdraw_ike_sa(sa, "certificate changed")
+                    touched.add(gw.name)
         for name in diff.ipsec_vpns.removed:
             vpn = self.vpns.pop(name, None)
             if vpn is not None:
@@ -425,6 +439,27 @@ class Engine:
                 if c.state != sastate.CHILD_DELETED:
                     out.append(snapshot_child(self, sa, c, t))
         return sorted(out, key=lambda s: (s.tunnel_index, s.created_at))
+
+    def active_peers(self, now: float | None = None) -> list[dict]:
+        """``show security ike active-peer [detail]``: one entry per peer with a live IKE SA."""
+        t = self.now if now is None else now
+        peers: dict = {}
+        for snap in self.ike_sa_snapshots(t):
+            if snap.state != "UP":
+                continue
+            key = (snap.remote_address, snap.remote_port)
+            p = peers.setdefault(key, {
+                "remote_address": snap.remote_address, "remote_port": snap.remote_port,
+                "local_address": snap.local_address, "local_port": snap.local_port, "remote_id": snap.remote_id,
+                "local_id": snap.local_id, "gateway": snap.gateway, "ike_sa_indices": [], "ipsec_sa_count": 0,
+                "dpd_mode": snap.dpd_mode, "dpd_interval": snap.dpd_interval, "dpd_threshold": snap.dpd_threshold,
+                "dpd_requests_sent": 0, "dpd_responses_received": 0, "dpd_requests_received": 0})
+            p["ike_sa_indices"].append(snap.index)
+            p["ipsec_sa_count"] += len(snap.child_spis)
+            p["dpd_requests_sent"] += snap.counters["dpd_sent"]
+            p["dpd_responses_received"] += snap.counters["dpd_responses_received"]
+            p["dpd_requests_received"] += snap.counters["dpd_received"]
+        return list(peers.values())
 
     def gateway_status(self, name: str) -> dict:
         gw = self.gateways.get(name)
@@ -919,6 +954,8 @@ class Engine:
         sa = IkeSa(0, gw, True, local, self.options.ike_port, remote, self.options.peer_ike_port, self.now)
         sa.replaces = reauth_of
         sa.lineage = sa.spi_i
+        # INITIAL_CONTACT lets a peer drop SAs of our previous life; never while any other SA with it exists
+        sa.send_initial_contact = reauth_of is None and not any(s.state != sastate.DESTROYED for s in gw.sas)
         self._register(sa)
         self._initiating.add(sa)
         sa.active = [IkeInit(self), IkeNatd(self), IkeCert(self), IkeAuth(self)] + children[:1]
@@ -1159,6 +1196,7 @@ class Engine:
                 pass
         successor = sa.successor
         if successor is not None and successor.state != sastate.DESTROYED:
+            reason = "rekeyed"
             for c in sa.children:
                 c.ike_sa = successor
                 successor.children.append(c)

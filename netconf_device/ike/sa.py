@@ -162,7 +162,8 @@ class IkeSa:
         self.nat_remote = False  # the peer is behind a NAT
         self.natd_seen = False
         self.peer_frag = False
-        self.initial_contact = False
+        self.initial_contact = False  # the peer sent INITIAL_CONTACT
+        self.send_initial_contact = False  # we are the first IKE SA with this peer (RFC 7296 §2.4)
         # children
         self.children: list[ChildSaState] = []
         # message IDs (window size 1 both ways)

@@ -197,3 +197,24 @@ def test_dn_text_roundtrip():
     name = auth.name_from_junos_dn("C=US, O=Juniper, OU=eng, CN=spoke 1")
     assert auth.dn_display(name.public_bytes()) == "C=US, O=Juniper, OU=eng, CN=spoke 1"
     assert auth.Identity(m.ID_DER_ASN1_DN, b"\x30\x03garbage").display()  # undecodable DN: hex, no exception
+
+
+def test_new_certificate_contents_renegotiate():
+    from dataclasses import replace
+
+    from netconf_device.config.intent import diff_intent
+
+    ca = Ca("ecdsa")
+    a, b = _cert_intents("ecdsa", "ecdsa", ca=ca)
+    net, ea, eb = pair(a, b)
+    (old,) = ea.sas.values()
+    fresh, _ = ca.issue(str(A_ADDR), "ecdsa")
+    a2 = replace(a, local_certificates={"local": fresh})
+    ea.apply(diff_intent(a, a2), net.now)
+    net.settle()
+    assert_tunnel_pairs(net)
+    (new,) = ea.sas.values()
+    assert new is not old
+    (sb,) = eb.sas.values()
+    assert sb.peer_cert.fingerprint(sb.peer_cert.signature_hash_algorithm) == \
+        auth.load_certificate(fresh.certificate_pem).fingerprint(sb.peer_cert.signature_hash_algorithm)

@@ -158,3 +158,39 @@ def test_udp_transport_drops_esp_and_keepalives(family):
         await d.stop(graceful=False)
 
     asyncio.run(run())
+
+
+def test_two_daemons_over_ipv6_loopback():
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6")
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        pytest.skip("no ::1")
+
+    async def run():
+        pa, na = _free_port_pair()
+        pb, nb = pa + 2, na + 2
+        lo = ipaddress.ip_address("::1")
+        got: list = []
+        da = IkeDaemon(EngineOptions(device_name="a", ike_port=pa, natt_port=na, remote_ike_port=pb,
+                                     remote_natt_port=nb), on_event=got.append)
+        db = IkeDaemon(EngineOptions(device_name="b", ike_port=pb, natt_port=nb, remote_ike_port=pa,
+                                     remote_natt_port=na))
+        await da.start()
+        await db.start()
+        try:
+            db.apply_intent(make_intent(lo, lo, establish="responder-only"))
+            da.apply_intent(make_intent(lo, lo))
+            for _ in range(200):
+                if any(isinstance(e, contract.ChildSaInstalled) for e in got):
+                    break
+                await asyncio.sleep(0.01)
+            (ia,) = [e for e in got if isinstance(e, contract.ChildSaInstalled)]
+            assert ia.sa.local_address == lo and ia.sa.local_ts == (ipaddress.ip_network("::/0"),)
+        finally:
+            await da.stop(graceful=False)
+            await db.stop(graceful=False)
+
+    asyncio.run(run())

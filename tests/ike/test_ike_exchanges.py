@@ -367,3 +367,37 @@ def test_pfe_rekey_request_and_unknown_spi():
     net.settle()
     (sb,) = eb.sas.values()
     assert sb.counters.invalid_spi_notify_received == 1
+
+
+def test_rekeyed_ike_sa_goes_down_as_rekeyed_and_active_peers():
+    a, b = symmetric()
+    net, ea, eb = pair(a, b)
+    (sa,) = ea.sas.values()
+    ea.rekey_ike_sa(net.now, sa.index)
+    net.settle()
+    (new,) = ea.sas.values()
+    for node in "ab":
+        states = [(e.state, e.reason) for e in net.events_of(node, contract.IkeSaStateChanged)]
+        assert states == [("up", ""), ("up", "rekeyed"), ("down", "rekeyed")]
+    (peer,) = ea.active_peers()
+    assert peer["remote_address"] == str(B_ADDR) and peer["ike_sa_indices"] == [new.index]
+    assert peer["ipsec_sa_count"] == 1 and peer["remote_id"] == str(B_ADDR)
+
+
+def test_initial_contact_only_from_a_fresh_peer_and_it_clears_stale_sas():
+    a, b = symmetric()
+    net, ea, eb = pair(a, b)
+    auth_req = next(d for _t, n, d in net.log if n == "a" and m.parse_header(d.payload)[3] == m.IKE_AUTH)
+    sa_b = next(iter(eb.sas.values()))
+    msg = m.decode_message(auth_req.payload)
+    assert sa_b.open(msg, 64, 65535) and msg.notify(m.N_INITIAL_CONTACT) is not None
+    # A "reboots": a fresh engine with the same configuration; B still holds the old SA
+    from netconf_device.ike.engine import Engine
+
+    net2_a = Engine(EngineOptions(device_name="a2"))
+    net.names["a"] = net2_a
+    net.nodes[A_ADDR] = net2_a
+    net2_a.apply(diff_intent(net2_a.intent, a), net.now)
+    net.settle()
+    assert len(eb.sas) == 1 and next(iter(eb.sas.values())) is not sa_b  # the stale one is gone
+    assert sa_b.state == sastate.DESTROYED

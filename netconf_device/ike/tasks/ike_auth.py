@@ -61,6 +61,8 @@ class IkeAuth(Task):
         if exchange != m.IKE_AUTH:
             return SUCCESS
         gw = sa.gateway
+        if sa.send_initial_contact and any(s is not sa and s.state != "DESTROYED" for s in gw.sas):
+            sa.send_initial_contact = False  # the peer initiated meanwhile
         sa.local_id = auth.local_identity(gw.intent.local_identity, sa.local_addr, gw.local_cert)
         payloads.append(sa.local_id.payload(m.PT_IDI))
         wanted = auth.configured_remote_identity(gw.intent.remote_identity)
@@ -72,7 +74,7 @@ class IkeAuth(Task):
         except AuthError as exc:
             sa.failure = str(exc)
             return FAILED
-        if sa.initial_contact:
+        if sa.send_initial_contact:
             payloads.append(m.NotifyPayload(m.N_INITIAL_CONTACT))
         return NEED_MORE
 
