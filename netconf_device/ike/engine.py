@@ -163,13 +163,14 @@ class GatewayState:
         self.material = (self.local_cert.fingerprint(hashes.SHA256()) if self.local_cert else None,
                          tuple(c.fingerprint(hashes.SHA256()) for c in cas))
         self.dpd: DeadPeerDetection | None = intent.dead_peer_detection
-        self.remote_addr = None
+        self.remote_addrs = []
         for a in intent.addresses:
             try:
-                self.remote_addr = ipaddress.ip_address(a)
-                break
+                self.remote_addrs.append(ipaddress.ip_address(a))
             except ValueError:
-                continue
+                continue  # a hostname: the configuration engine resolves names, we only take addresses
+        self.address_index = 0
+        self.remote_addr = self.remote_addrs[0] if self.remote_addrs else None
         self.local_addr = intent.local_address
 
     def lifetime_for(self, algs: IkeAlgorithms) -> int:
@@ -1229,6 +1230,11 @@ class Engine:
         if gw is not None:
             self.note_gateway_failure(gw, reason)
             gw.failures += 1
+            if sa.initiator and "no response" in reason and len(gw.remote_addrs) > 1:
+                # Junos tries the gateway's next address when the current one does not answer
+                gw.address_index = (gw.address_index + 1) % len(gw.remote_addrs)
+                gw.remote_addr = gw.remote_addrs[gw.address_index]
+                self.log.info("gateway %s: trying next peer address %s", gw.name, gw.remote_addr)
             gw.reinit_at = self.now + min(self.options.reinit_min * 2 ** (gw.failures - 1), self.options.reinit_max)
         old = sa.replaces
         if sa.tell_peer is not None and sa.keys is not None:
@@ -1364,6 +1370,9 @@ class Engine:
 
     # ============================================================================================ intent
     def _add_gateway(self, intent) -> None:
+        if intent.version == "v1-only":
+            self.log.error("gateway %s is IKEv1 only; this daemon speaks IKEv2 only", intent.name)
+            return
         try:
             gw = GatewayState(intent, self.intent)
         except (ValueError, ProposalError) as exc:
@@ -1377,11 +1386,11 @@ class Engine:
 
     def _index_gateway(self, gw: GatewayState) -> None:
         self._unindex_gateway(gw)
-        if gw.remote_addr is None:
-            return
-        keys = [(self._by_remote, gw.remote_addr)]
-        if gw.local_addr is not None:
-            keys.append((self._by_pair, (gw.local_addr, gw.remote_addr)))
+        keys = []
+        for remote in gw.remote_addrs:
+            keys.append((self._by_remote, remote))
+            if gw.local_addr is not None:
+                keys.append((self._by_pair, (gw.local_addr, remote)))
         for table, key in keys:
             table.setdefault(key, []).append(gw)
         gw.index_keys = keys

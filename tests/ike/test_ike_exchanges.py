@@ -401,3 +401,20 @@ def test_initial_contact_only_from_a_fresh_peer_and_it_clears_stale_sas():
     net.settle()
     assert len(eb.sas) == 1 and next(iter(eb.sas.values())) is not sa_b  # the stale one is gone
     assert sa_b.state == sastate.DESTROYED
+
+
+def test_gateway_address_failover_and_v1_only_gateways():
+    from dataclasses import replace
+
+    a, b = symmetric()
+    gw = replace(a.ike_gateways["gw"], addresses=("192.0.2.99", str(B_ADDR)))
+    a2 = replace(a, ike_gateways={"gw": gw}, ipsec_vpns={k: replace(v, gateway=gw) for k, v in a.ipsec_vpns.items()})
+    opts = EngineOptions(device_name="a", retransmit_timeout=1.0, retransmit_tries=1, reinit_min=1.0)
+    net, ea, eb = pair(a2, b, a_opts=opts)
+    assert installed(net, "a") == []
+    net.advance(10)
+    assert_tunnel_pairs(net)
+    assert [d.dst for _t, n, d in net.log if n == "a"][0] == ipaddress.ip_address("192.0.2.99")
+    v1 = replace(gw, name="v1", version="v1-only")
+    ea.apply(diff_intent(ea.intent, replace(a2, ike_gateways={"gw": gw, "v1": v1})), net.now)
+    assert "v1" not in ea.gateways
