@@ -196,7 +196,8 @@ class Engine:
         self._by_pair: dict[tuple, list[GatewayState]] = {}
         self._by_remote: dict[Any, list[GatewayState]] = {}
         self.sas: dict[bytes, IkeSa] = {}
-        self._half_open: dict[tuple, IkeSa] = {}
+        self._half_open: dict[tuple, IkeSa] = {}  # responder SAs before IKE_AUTH, by (peer, port, SPIi)
+        self._init_keys: dict[tuple, IkeSa] = {}  # every responder SA by (peer, port, SPIi): late IKE_SA_INITs
         self._children: dict[int, ChildSaState] = {}
         self._reserved_spis: set[int] = set()
         self._out: list[contract.IkeDatagram] = []
@@ -581,8 +582,9 @@ class Engine:
     # ------------------------------------------------------------------------------------------ IKE_SA_INIT
     def _init_request(self, dgram, spi_i: bytes) -> None:
         key = (dgram.src, dgram.sport, spi_i)
-        existing = self._half_open.get(key)
+        existing = self._init_keys.get(key)
         if existing is not None:
+            # a retransmitted IKE_SA_INIT: repeat the answer while IKE_AUTH has not happened, else ignore it
             if existing.last_response_id == 0 and existing.last_response:
                 self._transmit(existing, existing.last_response)
             return
@@ -628,7 +630,9 @@ class Engine:
         sa.peer_next_id = 1
         self._register(sa)
         self._half_open[key] = sa
+        self._init_keys[key] = sa
         sa.half_open_key = key
+        sa.init_key = key
         sa.counters.in_packets += 1
         sa.counters.in_bytes += len(dgram.payload)
         self._schedule(self.now + self.options.half_open_timeout, self._half_open_expired, sa)
@@ -1059,7 +1063,6 @@ class Engine:
         moving = [t for t in old.queue if isinstance(t, (ChildCreate, ChildDelete))]
         old.queue = [t for t in old.queue if t not in moving]
         new.queue.extend(moving)
-        new.counters.ipsec_created += 0
         self._initiate_exchange(new)
 
     def make_child(self, sa: IkeSa, vpn: VpnState, ts_index: int, algs: EspAlgorithms, spi_in: int, spi_out: int,
@@ -1092,6 +1095,9 @@ class Engine:
                 if old is not None:
                     replaces_spi_in = old.spi_in
                     break
+        successor = sa.successor
+        if sa.state == sastate.REKEYED and successor is not None and successor.state != sastate.DESTROYED:
+            sa = successor  # the IKE SA was rekeyed while this child's exchange was in flight
         child.ike_sa = sa
         child.replaced_spi_in = replaces_spi_in
         sa.children.append(child)
@@ -1154,10 +1160,14 @@ class Engine:
         self._initiate_exchange(sa)
 
     def queue_child_delete(self, sa: IkeSa, children: list[ChildSaState]) -> None:
+        """Delete children over the IKE SA each now belongs to (it may have been rekeyed meanwhile)."""
+        by_sa: dict[IkeSa, list[ChildSaState]] = {}
         for c in children:
             if c.state == sastate.CHILD_INSTALLED:
                 c.state = sastate.CHILD_REKEYED  # no further rekeys; the DELETE is on its way
-        self._queue(sa, ChildDelete(self, children))
+            by_sa.setdefault(c.ike_sa or sa, []).append(c)
+        for owner, group in by_sa.items():
+            self._queue(owner, ChildDelete(self, group))
 
     def queue_ike_delete(self, sa: IkeSa, reason: str = "deleted") -> None:
         if sa.state == sastate.DESTROYED or any(isinstance(t, IkeDelete) for t in sa.queue + sa.active):
@@ -1213,6 +1223,8 @@ class Engine:
         self.sas.pop(sa.local_spi, None)
         if sa.half_open_key is not None:
             self._half_open.pop(sa.half_open_key, None)
+        if sa.init_key is not None:
+            self._init_keys.pop(sa.init_key, None)
         if gw is not None and sa in gw.sas:
             gw.sas.remove(sa)
         if sa.was_up and not sa.down_reported:

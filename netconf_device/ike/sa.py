@@ -201,6 +201,7 @@ class IkeSa:
         self.lineage = b""  # SPIi of the IKE_SA_INIT this SA descends from (kept across rekeys)
         self.replaced_by_reauth: IkeSa | None = None
         self.half_open_key: tuple | None = None
+        self.init_key: tuple | None = None
         self.down_reported = False
         self.no_reinit = False
         self.tell_peer: m.NotifyPayload | None = None  # error notify to send before giving up the SA

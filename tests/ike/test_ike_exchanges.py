@@ -418,3 +418,29 @@ def test_gateway_address_failover_and_v1_only_gateways():
     v1 = replace(gw, name="v1", version="v1-only")
     ea.apply(diff_intent(ea.intent, replace(a2, ike_gateways={"gw": gw, "v1": v1})), net.now)
     assert "v1" not in ea.gateways
+
+
+def test_late_ike_sa_init_retransmission_creates_no_second_sa():
+    a, b = symmetric()
+    net, ea, eb = pair(a, b)
+    first = next(d for _t, n, d in net.log if n == "a")
+    sent = len(net.log)
+    eb.receive_datagram(first, net.now)  # an IKE_SA_INIT retransmission that arrives after IKE_AUTH
+    net.settle()
+    assert len(eb.sas) == 1 and len(net.log) == sent
+
+
+def test_ike_rekey_by_peer_while_our_child_rekey_is_in_flight():
+    a, b = symmetric()
+    net, ea, eb = pair(a, b)
+    (sa_a,) = ea.sas.values()
+    (sa_b,) = eb.sas.values()
+    # A's child rekey and B's IKE rekey cross on the wire
+    ea._queue(sa_a, ChildRekey(ea, sa_a.children[0]))
+    eb._queue(sa_b, IkeRekey(eb))
+    net.settle()
+    net.advance(10)
+    assert len(ea.sas) == 1 and len(eb.sas) == 1
+    assert len(assert_tunnel_pairs(net)) == 1
+    (na,) = ea.sas.values()
+    assert all(c.ike_sa is na for c in na.children) and len(na.children) == 1
