@@ -12,8 +12,9 @@ from netconf_device.ike.options import EngineOptions
 
 CBC = ["aes-128-cbc", "aes-192-cbc", "aes-256-cbc", "3des-cbc", "des-cbc"]
 AUTH = ["md5", "sha1", "sha-256", "sha-384", "sha-512"]
-IKE_TABLE = [(e, a) for e in CBC for a in AUTH] + [("aes-128-gcm", None), ("aes-256-gcm", None),
-                                                    ("chacha20-poly1305", None)]
+# AES-GCM carries no integrity transform; a configured authentication algorithm names its PRF
+IKE_TABLE = [(e, a) for e in CBC for a in AUTH] + [(e, a) for e in ("aes-128-gcm", "aes-256-gcm")
+                                                    for a in (None, *AUTH)] + [("chacha20-poly1305", None)]
 ENCR_NAME = {"aes-128-cbc": "aes128-cbc", "aes-192-cbc": "aes192-cbc", "aes-256-cbc": "aes256-cbc",
              "3des-cbc": "3des-cbc", "des-cbc": "des-cbc", "aes-128-gcm": "aes128-gcm",
              "aes-256-gcm": "aes256-gcm", "chacha20-poly1305": "chacha20-poly1305"}
@@ -31,7 +32,12 @@ def test_ike_proposal_table(encr, auth):
         (snap,) = eng.ike_sa_snapshots()
         assert snap.state == "UP"
         assert snap.encryption_algorithm == ENCR_NAME[encr]
-        assert snap.integrity_algorithm == INTEG_NAME[auth]
+        assert snap.integrity_algorithm == (INTEG_NAME[auth] if "cbc" in encr else "none")
+        if "gcm" in encr:
+            expected_prf = {None: "hmac-sha256" if encr == "aes-128-gcm" else "hmac-sha384", "md5": "hmac-md5",
+                            "sha1": "hmac-sha1", "sha-256": "hmac-sha256", "sha-384": "hmac-sha384",
+                            "sha-512": "hmac-sha512"}[auth]
+            assert snap.prf_algorithm == expected_prf
         assert snap.dh_group == 19
     # both directions of the IKE SA carry traffic: a DPD-style empty INFORMATIONAL is answered
     (sa_a,) = ea.sas.values()
