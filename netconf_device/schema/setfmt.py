@@ -1,0 +1,309 @@
+"""Junos ``set`` commands: executing them (``load set``) and printing a tree as them (``| display set``).
+
+Commands: ``set``, ``delete``, ``activate``, ``deactivate``, ``insert PATH before|after REF``,
+``rename PATH to [KEYWORD] NEWKEY``, ``annotate PATH "comment"``, ``edit PATH``, ``up [N]``, ``top``;
+``#`` comment lines and blank lines are skipped. Every ``set`` is also recorded in a separate patch tree
+(with the line number on each element) so the loaded values can be type-checked and errors point at lines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lxml import etree
+
+from netconf_device.schema.errors import ConfigError
+from netconf_device.schema.merge import set_annotation
+from netconf_device.schema.tokens import Token, TokenizeError, quote, tokenize
+from netconf_device.schema.treeops import INACTIVE, Workspace, entry_key, is_data, is_inactive
+from netconf_device.schema.walker import Segment, WalkError, create, find, parse_path
+from netconf_device.schema.yangmodel import SchemaNode
+
+
+@dataclass
+class _Context:
+    element: etree._Element
+    node: SchemaNode
+    path: tuple[str, ...]
+    patch: etree._Element
+
+
+def split_lines(text: str) -> list[list[Token]]:
+    """Tokens of each non-empty line (``#`` comments dropped); raises TokenizeError."""
+    lines: list[list[Token]] = []
+    current: list[Token] = []
+    for tok in tokenize(text, newlines=True):
+        if tok.kind == "newline":
+            if current:
+                lines.append(current)
+            current = []
+        else:
+            current.append(tok)
+    if current:
+        lines.append(current)
+    return lines
+
+
+def _path_words(segments: list[Segment]) -> tuple[str, ...]:
+    out: list[str] = []
+    for seg in segments:
+        if seg.node.kind == "list":
+            if not seg.node.nokeyword:
+                out.append(seg.node.name)
+            if seg.arg is not None:
+                out.append(seg.arg)
+        elif seg.node.kind == "container":
+            out.append(seg.node.name)
+    return tuple(out)
+
+
+class SetExecutor:
+    """Runs ``set``-format lines against a workspace, collecting errors and warnings."""
+
+    def __init__(self, ws: Workspace, patch_ws: Workspace, start_path: list[Token] | None = None) -> None:
+        self.ws = ws
+        self.patch_ws = patch_ws
+        self.errors: list[ConfigError] = []
+        self.warnings: list[ConfigError] = []
+        self.root = _Context(ws.tree, ws.model.root, (), patch_ws.tree)
+        self.stack = [self.root]
+        if start_path:
+            self._edit(start_path, 0, Token("word", "edit", 1, 1), base=True)
+        self.base_depth = len(self.stack)
+
+    # ------------------------------------------------------------------------------------ errors
+    def _err(self, message: str, tok: Token | None, bad: str | None, line: list[Token], severity="error") -> None:
+        first = line[0]
+        entry = ConfigError(
+            message=message,
+            statement=bad,
+            severity=severity,
+            edit_path=self.stack[-1].path,
+            line=tok.line if tok else first.line,
+            column=tok.column if tok else first.column,
+            error_type="protocol" if severity == "error" else "application",
+            error_tag="invalid-value" if severity == "error" else "data-missing",
+        )
+        (self.errors if severity == "error" else self.warnings).append(entry)
+
+    # ------------------------------------------------------------------------------------ run
+    def run(self, text: str) -> None:
+        try:
+            lines = split_lines(text)
+        except TokenizeError as exc:
+            self.errors.append(
+                ConfigError(message=exc.message, statement=exc.token, line=exc.line, column=exc.column,
+                            error_type="protocol")
+            )
+            return
+        for line in lines:
+            try:
+                self._line(line)
+            except WalkError as exc:
+                self._err(exc.message, exc.token, exc.bad_element, line)
+
+    def _line(self, line: list[Token]) -> None:
+        cmd = line[0]
+        if cmd.kind != "word":
+            raise WalkError("syntax error", cmd)
+        handler = {
+            "set": self._set,
+            "delete": self._delete,
+            "activate": self._activate,
+            "deactivate": self._activate,
+            "insert": self._insert,
+            "rename": self._rename,
+            "annotate": self._annotate,
+            "edit": self._edit_cmd,
+            "up": self._up,
+            "top": self._top,
+            "exit": self._up,
+        }.get(cmd.text)
+        if handler is None:
+            raise WalkError("unknown command", cmd)
+        handler(line)
+
+    def _segments(self, line: list[Token], start: int, need_values: bool, end: int | None = None):
+        ctx = self.stack[-1]
+        words = line[:end] if end is not None else line
+        segments, i = parse_path(ctx.node, words, start, need_values=need_values, continue_after_leaf=False)
+        if i < len(words):
+            raise WalkError("syntax error", words[i])
+        if not segments and need_values:
+            raise WalkError("missing argument", line[start - 1] if start else line[0], line[0].text)
+        return ctx, segments
+
+    def _set(self, line: list[Token]) -> None:
+        ctx, segments = self._segments(line, 1, need_values=True)
+        create(self.ws, ctx.element, ctx.node, segments)
+        placed = create(self.patch_ws, ctx.patch, ctx.node, segments)
+        for el in [placed.statement, placed.context, *placed.leaves]:
+            el.sourceline = line[0].line
+
+    def _delete(self, line: list[Token]) -> None:
+        ctx, segments = self._segments(line, 1, need_values=False)
+        if not segments:  # "delete" alone: everything at this level
+            for child in [c for c in ctx.element if isinstance(c.tag, str)]:
+                sub = ctx.node.children.get(child.tag)
+                if sub is not None and not (ctx.node.kind == "list" and child.tag == ctx.node.key):
+                    self.ws.remove(child, sub)
+            return
+        found = find(self.ws, ctx.element, ctx.node, segments)
+        if found is None:
+            self._err("statement not found", None, " ".join(t.text for t in line[1:]), line, "warning")
+            return
+        elements, node = found
+        for el in elements:
+            self.ws.remove(el, node)
+
+    def _activate(self, line: list[Token]) -> None:
+        ctx, segments = self._segments(line, 1, need_values=False)
+        found = find(self.ws, ctx.element, ctx.node, segments)
+        if found is None:
+            self._err("statement not found", None, " ".join(t.text for t in line[1:]), line, "warning")
+            return
+        for el in found[0]:
+            if line[0].text == "deactivate":
+                el.set(INACTIVE, INACTIVE)
+            else:
+                el.attrib.pop(INACTIVE, None)
+
+    def _insert(self, line: list[Token]) -> None:
+        where_at = next((i for i, t in enumerate(line) if i > 1 and t.text in ("before", "after")), None)
+        if where_at is None:
+            raise WalkError("missing argument", line[-1], "before|after")
+        ctx, segments = self._segments(line, 1, need_values=True, end=where_at)
+        target = segments[-1].node
+        if target.kind not in ("list", "leaf-list"):
+            raise WalkError("syntax error", line[where_at], line[where_at].text)
+        refs = [t.text for t in line[where_at + 1 :]]
+        if refs and not target.nokeyword and refs[0] == target.name:
+            refs = refs[1:]
+        if len(refs) != 1:
+            raise WalkError("missing argument" if not refs else "syntax error", line[-1], line[-1].text)
+        moving = find(self.ws, ctx.element, ctx.node, segments)
+        ref_segments = [*segments[:-1], Segment(target, refs[0] if target.kind == "list" else [refs[0]])]
+        anchor = find(self.ws, ctx.element, ctx.node, ref_segments)
+        if moving is None or anchor is None:
+            self._err("statement not found", None, " ".join(t.text for t in line[1:]), line)
+            return
+        self.ws.move(moving[0][0], anchor[0][0], line[where_at].text)
+
+    def _rename(self, line: list[Token]) -> None:
+        to_at = next((i for i, t in enumerate(line) if i > 1 and t.text == "to"), None)
+        if to_at is None:
+            raise WalkError("missing argument", line[-1], "to")
+        ctx, segments = self._segments(line, 1, need_values=True, end=to_at)
+        target = segments[-1].node
+        if target.kind not in ("list", "leaf-list"):
+            raise WalkError("syntax error", line[to_at], "to")
+        new = [t.text for t in line[to_at + 1 :]]
+        if new and not target.nokeyword and new[0] == target.name and len(new) == 2:
+            new = new[1:]
+        if len(new) != 1:
+            raise WalkError("missing argument" if not new else "syntax error", line[-1], line[-1].text)
+        found = find(self.ws, ctx.element, ctx.node, segments)
+        if found is None:
+            self._err("statement not found", None, " ".join(t.text for t in line[1:to_at]), line)
+            return
+        el = found[0][0]
+        if target.kind == "list":
+            if self.ws.find_entry(el.getparent(), target, new[0]) is not None:
+                self._err(f"{new[0]} already exists", line[to_at + 1], new[0], line)
+                return
+            self.ws.rename_entry(el, target, new[0])
+        else:
+            if self.ws.find_value(el.getparent(), target, new[0]) is not None:
+                self._err(f"{new[0]} already exists", line[to_at + 1], new[0], line)
+                return
+            el.text = new[0]
+
+    def _annotate(self, line: list[Token]) -> None:
+        if len(line) < 3:
+            raise WalkError("missing argument", line[-1], "annotate")
+        ctx, segments = self._segments(line, 1, need_values=False, end=len(line) - 1)
+        found = find(self.ws, ctx.element, ctx.node, segments)
+        if found is None:
+            self._err("statement not found", None, " ".join(t.text for t in line[1:-1]), line)
+            return
+        set_annotation(found[0][0], [line[-1].text])
+
+    def _edit_cmd(self, line: list[Token]) -> None:
+        self._edit(line, 1, line[0])
+
+    def _edit(self, line: list[Token], start: int, tok: Token, base: bool = False) -> None:
+        ctx = self.stack[-1]
+        segments, i = parse_path(ctx.node, line, start, need_values=True, continue_after_leaf=False)
+        if i < len(line):
+            raise WalkError("syntax error", line[i])
+        if segments and not segments[-1].node.is_inner:
+            raise WalkError("syntax error", segments[-1].token)
+        placed = create(self.ws, ctx.element, ctx.node, segments)
+        patch_placed = create(self.patch_ws, ctx.patch, ctx.node, segments)
+        self.stack.append(
+            _Context(placed.context, placed.context_node, ctx.path + _path_words(segments), patch_placed.context)
+        )
+
+    def _up(self, line: list[Token]) -> None:
+        count = 1
+        if len(line) > 1:
+            if not line[1].text.isdigit():
+                raise WalkError("syntax error", line[1])
+            count = int(line[1].text)
+        for _ in range(count):
+            if len(self.stack) > self.base_depth:
+                self.stack.pop()
+
+    def _top(self, line: list[Token]) -> None:
+        if len(line) > 1:
+            raise WalkError("syntax error", line[1])
+        del self.stack[self.base_depth :]
+
+
+# ================================================================================================ printing
+def render_set(el: etree._Element, node: SchemaNode, prefix: tuple[str, ...] = ()) -> str:
+    """``| display set`` of ``el``'s contents, each line starting with ``set`` + ``prefix``."""
+    out: list[str] = []
+    _set_lines(el, node, list(prefix), out)
+    return "".join(line + "\n" for line in out)
+
+
+def statement_words(el: etree._Element, node: SchemaNode) -> list[str]:
+    if node.kind == "list":
+        key = quote(entry_key(el, node) or "")
+        return [key] if node.nokeyword else [node.name, key]
+    if node.kind == "container":
+        return [node.name]
+    if node.is_empty_type:
+        return [node.name]
+    value = quote(el.text or "")
+    return [value] if node.nokeyword else [node.name, value]
+
+
+def render_set_statement(el: etree._Element, node: SchemaNode, prefix: tuple[str, ...]) -> str:
+    out: list[str] = []
+    _set_statement(el, node, list(prefix), out)
+    return "".join(line + "\n" for line in out)
+
+
+def _set_lines(el: etree._Element, node: SchemaNode, prefix: list[str], out: list[str]) -> None:
+    for child in el:
+        if not is_data(child) or (node.kind == "list" and child.tag == node.key):
+            continue
+        sub = node.children.get(child.tag)
+        if sub is not None:
+            _set_statement(child, sub, prefix, out)
+
+
+def _set_statement(el: etree._Element, node: SchemaNode, prefix: list[str], out: list[str]) -> None:
+    words = prefix + statement_words(el, node)
+    if node.is_inner and any(
+        is_data(c) and not (node.kind == "list" and c.tag == node.key) for c in el
+    ):
+        _set_lines(el, node, words, out)
+    else:
+        out.append("set " + " ".join(words))
+    if is_inactive(el):
+        if node.kind == "leaf" and not node.is_empty_type and not node.nokeyword:
+            words = prefix + [node.name]
+        out.append("deactivate " + " ".join(words))

@@ -1,0 +1,315 @@
+"""Editing a configuration tree the way Junos does, on a private copy (one ``Workspace`` per load).
+
+Children stay in schema order (list entries and leaf-list values in user order); setting a statement
+removes the other cases of its choice; deleting the last child of a non-presence container removes the
+container. Annotations (``<junos:comment>``) travel with the statement that follows them.
+"""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from netconf_device.schema.errors import JUNOS_NS
+from netconf_device.schema.yangmodel import SchemaModel, SchemaNode
+
+COMMENT_TAG = f"{{{JUNOS_NS}}}comment"
+INACTIVE = "inactive"
+
+
+def is_comment(el: etree._Element) -> bool:
+    return el.tag == COMMENT_TAG
+
+
+def is_data(el) -> bool:
+    """A configuration element (not an XML comment, PI or annotation)."""
+    return isinstance(el.tag, str) and el.tag != COMMENT_TAG
+
+
+def data_children(el: etree._Element):
+    return [c for c in el if is_data(c)]
+
+
+def is_inactive(el: etree._Element) -> bool:
+    return el.get(INACTIVE) == INACTIVE
+
+
+def entry_key(el: etree._Element, node: SchemaNode) -> str | None:
+    key = el.find(node.key)
+    return None if key is None else (key.text or "")
+
+
+def comments_before(el: etree._Element) -> list[etree._Element]:
+    """The annotations attached to ``el`` (the comment elements right before it)."""
+    out = []
+    prev = el.getprevious()
+    while prev is not None and isinstance(prev.tag, str) and prev.tag == COMMENT_TAG:
+        out.append(prev)
+        prev = prev.getprevious()
+    out.reverse()
+    return out
+
+
+def empty_configuration() -> etree._Element:
+    return etree.Element("configuration")
+
+
+class Workspace:
+    """Mutable view of one private copy of a configuration tree."""
+
+    def __init__(self, model: SchemaModel, tree: etree._Element) -> None:
+        self.model = model
+        self.tree = tree
+        self._index: dict[tuple[etree._Element, str], dict[str, etree._Element]] = {}
+        self._dirty: set[etree._Element] = set()
+        self._keep: list[etree._Element] = []  # keeps lxml proxies (dict keys) alive and stable
+        self._prune: list[tuple[etree._Element, SchemaNode]] = []
+
+    # ------------------------------------------------------------------------------------ lookups
+    def entries(self, parent: etree._Element, node: SchemaNode) -> dict[str, etree._Element]:
+        """Key -> entry of list ``node`` under ``parent`` (built once, then kept up to date)."""
+        cache_key = (parent, node.name)
+        index = self._index.get(cache_key)
+        if index is None:
+            self._keep.append(parent)
+            index = {}
+            for el in parent.iterchildren(node.name):
+                index[entry_key(el, node) or ""] = el
+            self._index[cache_key] = index
+        return index
+
+    def find_entry(self, parent: etree._Element, node: SchemaNode, key: str) -> etree._Element | None:
+        return self.entries(parent, node).get(key)
+
+    @staticmethod
+    def find_child(parent: etree._Element, node: SchemaNode) -> etree._Element | None:
+        return parent.find(node.name)
+
+    @staticmethod
+    def find_values(parent: etree._Element, node: SchemaNode) -> list[etree._Element]:
+        return list(parent.iterchildren(node.name))
+
+    def find_value(self, parent: etree._Element, node: SchemaNode, value: str) -> etree._Element | None:
+        for el in parent.iterchildren(node.name):
+            if (el.text or "") == value:
+                return el
+        return None
+
+    # ------------------------------------------------------------------------------------ creation
+    def _append(self, parent: etree._Element, parent_node: SchemaNode, node: SchemaNode) -> etree._Element:
+        last = None
+        for last in parent.iterchildren(reversed=True):
+            if is_data(last):
+                break
+            last = None
+        el = etree.SubElement(parent, node.name)
+        if last is not None:
+            last_node = parent_node.children.get(last.tag)
+            if last_node is None or last_node.index > node.index:
+                self._dirty.add(parent)
+                self._keep.append(parent)
+        return el
+
+    def clear_conflicts(self, parent: etree._Element, node: SchemaNode) -> None:
+        """Remove what the other cases of ``node``'s choices hold (Junos: a set replaces the branch)."""
+        for name in node.conflicts:
+            other = node.parent.children[name]
+            for el in list(parent.iterchildren(name)):
+                self.remove(el, other, prune=False)
+
+    def ensure_container(self, parent: etree._Element, parent_node: SchemaNode, node: SchemaNode):
+        el = parent.find(node.name)
+        if el is None:
+            self.clear_conflicts(parent, node)
+            el = self._append(parent, parent_node, node)
+            if not node.presence:
+                self._prune.append((el, node))
+        return el
+
+    def ensure_entry(
+        self, parent: etree._Element, parent_node: SchemaNode, node: SchemaNode, key: str
+    ) -> tuple[etree._Element, bool]:
+        index = self.entries(parent, node)
+        el = index.get(key)
+        if el is not None:
+            return el, False
+        self.clear_conflicts(parent, node)
+        el = self._append(parent, parent_node, node)
+        etree.SubElement(el, node.key).text = key
+        index[key] = el
+        return el, True
+
+    def set_leaf(
+        self, parent: etree._Element, parent_node: SchemaNode, node: SchemaNode, value: str | None
+    ) -> etree._Element:
+        el = parent.find(node.name)
+        if el is None:
+            self.clear_conflicts(parent, node)
+            el = self._append(parent, parent_node, node)
+        el.text = None if node.is_empty_type else value
+        return el
+
+    def add_value(
+        self, parent: etree._Element, parent_node: SchemaNode, node: SchemaNode, value: str
+    ) -> tuple[etree._Element, bool]:
+        el = self.find_value(parent, node, value)
+        if el is not None:
+            return el, False
+        self.clear_conflicts(parent, node)
+        existing = self.find_values(parent, node)
+        if existing:  # keep leaf-list values together, new value last (ordered-by user)
+            el = etree.Element(node.name)
+            existing[-1].addnext(el)
+        else:
+            el = self._append(parent, parent_node, node)
+        el.text = value
+        return el, True
+
+    def attach_copy(
+        self, parent: etree._Element, parent_node: SchemaNode, node: SchemaNode, source: etree._Element
+    ) -> etree._Element:
+        """Add a deep copy of ``source`` (a whole statement) under ``parent``."""
+        self.clear_conflicts(parent, node)
+        el = self._append(parent, parent_node, node)
+        for attr, value in source.attrib.items():
+            if attr == INACTIVE and value == INACTIVE:
+                el.set(attr, value)
+        el.text = source.text
+        for child in source:
+            el.append(_clone(child))
+        if node.kind == "list":
+            self.entries(parent, node)[entry_key(el, node) or ""] = el
+        return el
+
+    # ------------------------------------------------------------------------------------ removal
+    def remove(self, el: etree._Element, node: SchemaNode, prune: bool = True) -> None:
+        parent = el.getparent()
+        if parent is None:
+            return
+        for comment in comments_before(el):
+            parent.remove(comment)
+        if node.kind == "list":
+            index = self._index.get((parent, node.name))
+            if index is not None:
+                index.pop(entry_key(el, node) or "", None)
+        _remove_keep_tail(el)
+        if prune:
+            self.schedule_prune(parent, node.parent)
+
+    def schedule_prune(self, el: etree._Element, node: SchemaNode | None) -> None:
+        if node is not None and node.kind == "container" and not node.presence and node.parent is not None:
+            self._prune.append((el, node))
+
+    def rename_entry(self, el: etree._Element, node: SchemaNode, new_key: str) -> None:
+        parent = el.getparent()
+        index = self.entries(parent, node)
+        index.pop(entry_key(el, node) or "", None)
+        el.find(node.key).text = new_key
+        index[new_key] = el
+
+    def move(self, el: etree._Element, anchor: etree._Element | None, where: str) -> None:
+        """Move a list entry or leaf-list value before/after ``anchor`` (or first/last of its kind)."""
+        comments = comments_before(el)
+        parent = el.getparent()
+        siblings = [c for c in parent.iterchildren(el.tag) if c is not el]
+        if where in ("first", "last"):
+            if not siblings:
+                return
+            anchor = siblings[0] if where == "first" else siblings[-1]
+            where = "before" if where == "first" else "after"
+        if anchor is None or anchor is el:
+            return
+        if where == "before":
+            first = comments_before(anchor)
+            target = first[0] if first else anchor
+            for item in [*comments, el]:
+                target.addprevious(item)
+        else:
+            anchor.addnext(el)
+            for comment in reversed(comments):
+                el.addprevious(comment)
+
+    # ------------------------------------------------------------------------------------ finish
+    def finish(self) -> etree._Element:
+        """Restore schema order where appends broke it and drop emptied non-presence containers."""
+        for parent in self._dirty:
+            _sort_children(parent, self.model, self._node_of(parent))
+        for el, node in self._prune:
+            while node is not None and node.kind == "container" and not node.presence and node.parent:
+                parent = el.getparent()
+                if parent is None or any(is_data(c) for c in el):
+                    break  # already gone, or still holds statements
+                for comment in comments_before(el):
+                    parent.remove(comment)
+                _remove_keep_tail(el)
+                el, node = parent, node.parent
+        self._index.clear()
+        self._dirty.clear()
+        self._prune.clear()
+        self._keep.clear()
+        return self.tree
+
+    def _node_of(self, el: etree._Element) -> SchemaNode:
+        names = []
+        cur = el
+        while cur is not None and cur is not self.tree:
+            names.append(cur.tag)
+            cur = cur.getparent()
+        return self.model.node_at(tuple(reversed(names)))
+
+
+def _remove_keep_tail(el: etree._Element) -> None:
+    parent = el.getparent()
+    if parent is not None:
+        el.tail = None
+        parent.remove(el)
+
+
+def _clone(el: etree._Element) -> etree._Element:
+    """Deep copy of ``el`` without edit attributes (only ``inactive`` survives)."""
+    copy = etree.Element(el.tag) if isinstance(el.tag, str) else None
+    if copy is None:
+        return etree.Comment(el.text)
+    if el.get(INACTIVE) == INACTIVE:
+        copy.set(INACTIVE, INACTIVE)
+    copy.text = el.text
+    for child in el:
+        if isinstance(child.tag, str):
+            copy.append(_clone(child))
+    return copy
+
+
+def _sort_children(parent: etree._Element, model: SchemaModel, node: SchemaNode | None) -> None:
+    if node is None:
+        return
+    groups: list[list[etree._Element]] = []
+    pending: list[etree._Element] = []
+    for child in parent:
+        if not isinstance(child.tag, str):
+            continue
+        if child.tag == COMMENT_TAG:
+            pending.append(child)
+            continue
+        groups.append([*pending, child])
+        pending = []
+    order = {name: child.index for name, child in node.children.items()}
+    big = len(order) + 1
+    groups.sort(key=lambda g: order.get(g[-1].tag, big))
+    items = [el for g in groups for el in g] + pending
+    for el in items:
+        el.tail = None
+    parent[:] = items
+
+
+def sort_tree(tree: etree._Element, model: SchemaModel) -> etree._Element:
+    """Put every element of ``tree`` in schema order (used for trees that come from outside)."""
+
+    def visit(el: etree._Element, node: SchemaNode) -> None:
+        _sort_children(el, model, node)
+        for child in el:
+            if is_data(child):
+                sub = node.children.get(child.tag)
+                if sub is not None and sub.is_inner:
+                    visit(child, sub)
+
+    visit(tree, model.root)
+    return tree

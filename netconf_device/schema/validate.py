@@ -1,0 +1,304 @@
+"""Instance validation with libyang (oopt-gnpy-libyang), errors reported the way Junos reports them.
+
+Junos XML is unqualified; libyang needs namespaces: every top-level statement gets its module's default
+namespace on the way in (its descendants inherit it). Inactive statements and annotations are left out,
+as Junos ignores them at commit. libyang reports every error of one run (MultiError) with a data path;
+``map_errors`` turns each into a ``ConfigError`` with the Junos ``[edit ...]`` path, the offending
+statement and a message in Junos' words (must/when messages come verbatim from the YANG modules).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import re
+import threading
+
+import oopt_gnpy_libyang as ly
+from lxml import etree
+
+from netconf_device.schema.errors import ConfigError
+from netconf_device.schema.tokens import quote
+from netconf_device.schema.treeops import COMMENT_TAG, INACTIVE
+from netconf_device.schema.yangmodel import CONF_MODULES, SchemaModel, SchemaNode
+
+log = logging.getLogger("netconf_device.schema")
+
+_VALIDATE = ly.ValidationOptions.Present | ly.ValidationOptions.NoState | ly.ValidationOptions.MultiError
+_MANDATORY = re.compile(r'^Mandatory node "([^"]+)" instance does not exist\.')
+_CHOICE = re.compile(r'^Mandatory choice "([^"]+)" data do not exist\.')
+_TOO_FEW = re.compile(r'^Too few "([^"]+)" instances\.')
+_TOO_MANY = re.compile(r'^Too many "([^"]+)" instances\.')
+_UNIQUE = re.compile(r'^Unique data leaf\(s\) "([^"]+)" not satisfied in "([^"]+)" and "([^"]+)"\.')
+_WHEN = re.compile(r'^When condition "([^"]+)" not satisfied\.')
+_RANGE = re.compile(r'^Unsatisfied range - value "([^"]*)" is out of the allowed range\.')
+_LENGTH = re.compile(r'^Unsatisfied length - string "([^"]*)" length is not allowed\.')
+_PATTERN = re.compile(r'^Unsatisfied pattern - "([^"]*)" does not')
+_UNION = re.compile(r'^Invalid union value "([^"]*)"')
+_ENUM = re.compile(r'^Invalid enumeration value "([^"]*)"\.')
+_NUMBER = re.compile(r'^Invalid (?:type )?u?int\d+ value "([^"]*)"\.|^Value "([^"]*)" is out of type')
+_EMPTY = re.compile(r'^Invalid empty value length|^Invalid type empty value')
+_DUPLICATE = re.compile(r'^Duplicate instance of "([^"]+)"\.')
+_UNKNOWN = re.compile(r'^Node "([^"]+)" not found as a child of "([^"]+)" node\.')
+
+
+# ------------------------------------------------------------------------------------------------ paths
+def split_data_path(path: str) -> list[tuple[str, list[tuple[str, str]]]]:
+    """``/a:x/y[name='k/1']/z[.='v']`` -> [("x", []), ("y", [("name", "k/1")]), ("z", [(".", "v")])]."""
+    segments: list[tuple[str, list[tuple[str, str]]]] = []
+    i, n = 0, len(path)
+    while i < n:
+        if path[i] != "/":
+            raise ValueError(f"bad data path {path!r}")
+        i += 1
+        j = i
+        while j < n and path[j] not in "/[":
+            j += 1
+        name = path[i:j].split(":")[-1]
+        preds: list[tuple[str, str]] = []
+        while j < n and path[j] == "[":
+            eq = path.index("=", j)
+            key = path[j + 1 : eq].strip().split(":")[-1]
+            quote_char = path[eq + 1]
+            end = path.index(quote_char, eq + 2)
+            preds.append((key, path[eq + 2 : end]))
+            j = path.index("]", end) + 1
+        segments.append((name, preds))
+        i = j
+    return segments
+
+
+class Location:
+    """Where a data path points: schema node, element (when it exists), edit path and statement."""
+
+    def __init__(self, model: SchemaModel, tree: etree._Element | None, data_path: str) -> None:
+        segments = split_data_path(data_path)
+        if segments and segments[0][0] == "configuration":
+            segments = segments[1:]
+        node = model.root
+        el = tree
+        words: list[list[str]] = []  # words of each segment, for edit path and statement
+        self.value: str | None = None
+        for name, preds in segments:
+            child = node.children.get(name)
+            if child is None:
+                break
+            if child.kind == "list":
+                key = dict(preds).get(child.key, "")
+                words.append(([] if child.nokeyword else [child.name]) + [quote(key)])
+                el = _find_entry(el, child, key)
+            elif child.kind == "leaf-list":
+                value = dict(preds).get(".")
+                self.value = value
+                words.append([child.name] + ([quote(value)] if value is not None else []))
+                el = None if el is None else next(
+                    (v for v in el.iterchildren(name) if value is None or v.text == value), None
+                )
+            else:
+                words.append([child.name])
+                el = None if el is None else el.find(name)
+                if child.kind == "leaf" and el is not None and not child.is_empty_type:
+                    self.value = el.text or ""
+                    if not child.nokeyword:
+                        words[-1].append(quote(self.value))
+                    else:
+                        words[-1] = [quote(self.value)]
+            node = child
+        self.node: SchemaNode = node
+        self.element = el
+        self.words = words
+        self.data_path = "/configuration" + "".join(
+            "/" + name + "".join(f"[{k}='{v}']" for k, v in preds) for name, preds in segments
+        )
+
+    def edit_path(self, up: int = 1) -> tuple[str, ...]:
+        """Edit path of the ``up``-th ancestor (1: the parent of the node)."""
+        words = self.words[: max(0, len(self.words) - up)]
+        return tuple(w for seg in words for w in seg)
+
+    def statement(self, up: int = 0) -> str | None:
+        if len(self.words) <= up:
+            return None
+        return " ".join(self.words[len(self.words) - 1 - up])
+
+
+def _find_entry(el, node: SchemaNode, key: str):
+    if el is None:
+        return None
+    for entry in el.iterchildren(node.name):
+        if entry.findtext(node.key) == key:
+            return entry
+    return None
+
+
+# ------------------------------------------------------------------------------------------------ engine
+class Validator:
+    """One libyang context for the process; calls are serialised (libyang's error store is per call)."""
+
+    def __init__(self, model: SchemaModel) -> None:
+        self.model = model
+        self._lock = threading.Lock()
+        ly.set_log_options(ly.LogOptions.Store)
+        self.ctx = ly.Context(str(model.yang_dir), ly.ContextOptions.NoYangLibrary | ly.ContextOptions.DisableSearchCwd)
+        for name in CONF_MODULES:
+            self.ctx.load_module(name)
+        self._namespaces = {name: node.namespace for name, node in model.root.children.items()}
+
+    # -------------------------------------------------------------------------------- serialisation
+    def qualified_xml(self, tree: etree._Element, drop_attributes: bool = False) -> str:
+        """The tree as namespace-qualified XML for libyang, without inactive statements or comments."""
+        active = _without_inactive(tree, drop_attributes)
+        root_ns = self.model.root.namespace
+        parts = [f'<configuration xmlns="{root_ns}">']
+        for child in active:
+            if not isinstance(child.tag, str):
+                continue
+            text = etree.tostring(child, encoding="unicode", with_tail=False)
+            ns = self._namespaces.get(child.tag)
+            if ns is not None and ns != root_ns:
+                text = f'<{child.tag} xmlns="{ns}"' + text[len(child.tag) + 1 :]
+            parts.append(text)
+        parts.append("</configuration>")
+        return "".join(parts)
+
+    def _run(self, xml: str, parse_only: bool) -> list:
+        opts = ly.ParseOptions.Strict | (ly.ParseOptions.ParseOnly if parse_only else ly.ParseOptions.Strict)
+        validation = ly.ValidationOptions.MultiError if parse_only else _VALIDATE
+        with self._lock:
+            self.ctx.clean_all_errors()
+            try:
+                self.ctx.parse_data(xml, ly.DataFormat.XML, opts, validation)
+                return []
+            except ly.Error:
+                return [
+                    (e.data_path, e.message, e.app_tag)
+                    for e in self.ctx.errors()
+                    if e.level == ly.LogLevel.Error
+                ]
+            finally:
+                self.ctx.clean_all_errors()
+
+    # -------------------------------------------------------------------------------- entry points
+    def validate(self, tree: etree._Element) -> list[ConfigError]:
+        """Full validation (types, mandatory, must/when, leafref, unique) of a candidate."""
+        raw = self._run(self.qualified_xml(tree), parse_only=False)
+        return [self.map_error(tree, *item) for item in raw]
+
+    def typecheck(self, patch: etree._Element) -> list[ConfigError]:
+        """Types, ranges, patterns and enums of the values in a load patch (no cross-checks)."""
+        raw = self._run(self.qualified_xml(_without_deletions(patch), drop_attributes=True), parse_only=True)
+        return [self.map_error(patch, *item, load=True) for item in raw]
+
+    # -------------------------------------------------------------------------------- mapping
+    def map_error(self, tree, data_path: str | None, message: str, app_tag: str | None, load: bool = False):
+        if not data_path:
+            return ConfigError(message=message, error_tag="operation-failed", rule="libyang")
+        loc = Location(self.model, tree, data_path)
+        line = getattr(loc.element, "sourceline", None) if load else None
+        etype = "protocol" if load else "application"
+
+        def err(msg, path, statement, tag="invalid-value", rule="yang"):
+            return ConfigError(
+                message=msg,
+                edit_path=path,
+                statement=statement,
+                data_path=loc.data_path,
+                error_type=etype,
+                error_tag=tag,
+                line=line,
+                rule=rule,
+            )
+
+        first_line = message.split("\n", 1)[0]
+        if app_tag == "must-violation":
+            return err(message, loc.edit_path(), loc.statement(), rule="must")
+        m = _MANDATORY.match(first_line) or _TOO_FEW.match(first_line)
+        if m:
+            return err(f"Missing mandatory statement: '{m.group(1)}'", loc.edit_path(), loc.statement(),
+                       "missing-element", "mandatory")
+        m = _CHOICE.match(first_line)
+        if m:
+            cases = loc.node.choice_names.get(m.group(1), ())
+            wanted = " or ".join(f"'{c}'" for c in cases) if cases else f"'{m.group(1)}'"
+            return err(f"Missing mandatory statement: {wanted}", loc.edit_path(), loc.statement(),
+                       "missing-element", "mandatory")
+        m = _TOO_MANY.match(first_line)
+        if m:
+            return err(f"Too many '{m.group(1)}' statements", loc.edit_path(0), m.group(1), rule="max-elements")
+        m = _UNIQUE.match(first_line)
+        if m:
+            leaf = m.group(1)
+            other = Location(self.model, tree, m.group(2))
+            value_el = loc.element.find(leaf) if loc.element is not None and "/" not in leaf else None
+            value = f" {value_el.text}" if value_el is not None else ""
+            return err(
+                f"'{leaf}{value}' must be unique: it is also configured in {other.statement()}",
+                loc.edit_path(), loc.statement(), rule="unique",
+            )
+        m = _WHEN.match(first_line)
+        if m:
+            msg = loc.node.when_message or f"'{loc.node.name}' is not allowed here"
+            return err(msg, loc.edit_path(), loc.statement(), rule="when")
+        m = _RANGE.match(first_line)
+        if m:
+            rng = loc.node.range_text or ""
+            return err(f"value {m.group(1)} is not within range ({rng})", loc.edit_path(), loc.statement(),
+                       rule="range")
+        m = _LENGTH.match(first_line)
+        if m:
+            return err(f"Length of '{loc.node.name}' must be {loc.node.length_text} characters",
+                       loc.edit_path(), loc.statement(), rule="length")
+        m = _ENUM.match(first_line)
+        if m:
+            return err("syntax error", loc.edit_path(), m.group(1), rule="enumeration")
+        m = _NUMBER.match(first_line)
+        if m:
+            return err(f"Invalid numeric value: '{m.group(1) or m.group(2)}'", loc.edit_path(), loc.statement(),
+                       rule="type")
+        if _PATTERN.match(first_line) or _UNION.match(first_line):
+            value = loc.value if loc.value is not None else ""
+            return err(f"Invalid value for '{loc.node.name}': '{value}'", loc.edit_path(), loc.statement(),
+                       rule="pattern")
+        if _EMPTY.match(first_line):
+            return err("syntax error", loc.edit_path(), loc.statement(), rule="type")
+        m = _DUPLICATE.match(first_line)
+        if m:
+            return err("statement already exists", loc.edit_path(), loc.statement(), "data-exists", "duplicate")
+        m = _UNKNOWN.match(first_line)
+        if m:
+            return err("syntax error", loc.edit_path(0), m.group(1), rule="unknown")
+        # A message defined in the YANG modules (error-message of a pattern, range or length).
+        return err(first_line, loc.edit_path(), loc.statement(), rule="yang")
+
+
+def _without_inactive(tree: etree._Element, drop_attributes: bool) -> etree._Element:
+    needs_copy = drop_attributes or any(True for _ in tree.iter(COMMENT_TAG)) or bool(
+        tree.xpath("boolean(//*[@inactive])")
+    )
+    if not needs_copy:
+        return tree
+    active = copy.deepcopy(tree)
+    for el in list(active.iter()):
+        if not isinstance(el.tag, str) or el.tag == COMMENT_TAG or el.get(INACTIVE) == INACTIVE:
+            parent = el.getparent()
+            if parent is not None:
+                parent.remove(el)
+            continue
+        if drop_attributes and el.attrib:
+            el.attrib.clear()
+    return active
+
+
+def _without_deletions(patch: etree._Element) -> etree._Element:
+    """A load patch minus the statements it deletes or only (de)activates (they carry no value to check)."""
+    pruned = copy.deepcopy(patch)
+    for el in list(pruned.iter()):
+        if not isinstance(el.tag, str) or el.tag == COMMENT_TAG:
+            continue
+        deleting = el.get("delete") == "delete" or el.get("operation") in ("delete", "remove")
+        toggling = el.get("inactive") or el.get("active") or el.get("rename")
+        bare = not len(el) and not (el.text or "").strip()
+        el.attrib.pop("inactive", None)  # a deactivated statement's value must still be valid
+        if (deleting or (toggling and bare)) and el.getparent() is not None:
+            el.getparent().remove(el)
+    return pruned

@@ -1,0 +1,126 @@
+"""Junos XML: reading untrusted input safely (unqualified on the way in) and printing ``<configuration>``."""
+
+from __future__ import annotations
+
+import copy
+
+from lxml import etree
+
+from netconf_device.schema.errors import JUNOS_NS, ConfigError, LoadError
+from netconf_device.schema.treeops import COMMENT_TAG, INACTIVE, is_data
+
+MAX_XML_BYTES = 64 * 1024 * 1024
+MAX_DEPTH = 64
+# Edit attributes that survive unqualification (NETCONF's nc:operation, YANG's yang:insert/key/value).
+EDIT_ATTRIBUTES = {"operation", "delete", "replace", "active", "inactive", "insert", "key", "value", "name", "rename"}
+
+
+def _parser() -> etree.XMLParser:
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+        load_dtd=False,
+    )
+
+
+def _syntax_error(message: str, line: int | None = None, statement: str | None = None) -> LoadError:
+    return LoadError(
+        [ConfigError(message=message, statement=statement, line=line, error_type="protocol", error_tag="malformed-message")]
+    )
+
+
+def parse_xml(data: str | bytes | etree._Element) -> etree._Element:
+    """The ``<configuration>`` element of ``data`` as an unqualified private copy."""
+    if isinstance(data, etree._Element):
+        root = copy.deepcopy(data)
+    else:
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        if len(raw) > MAX_XML_BYTES:
+            raise _syntax_error(f"configuration larger than {MAX_XML_BYTES} bytes")
+        if isinstance(data, str) and data.lstrip().startswith("<?xml"):
+            raw = data.encode("utf-8")
+        try:
+            root = etree.fromstring(raw, _parser())
+        except etree.XMLSyntaxError as exc:
+            raise _syntax_error(f"XML syntax error: {exc.msg}", exc.lineno) from exc
+    root = _find_configuration(root)
+    if root is None:
+        raise _syntax_error("syntax error, expecting <configuration>", statement="configuration")
+    _unqualify(root)
+    return root
+
+
+def _find_configuration(root: etree._Element) -> etree._Element | None:
+    if etree.QName(root).localname == "configuration":
+        return root
+    for el in root.iter():
+        if isinstance(el.tag, str) and etree.QName(el).localname == "configuration":
+            return el
+    return None
+
+
+def _unqualify(root: etree._Element) -> None:
+    if root.getparent() is not None:
+        root.getparent().remove(root)
+    stack = [(root, 0)]
+    while stack:
+        el, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise _syntax_error("configuration nested too deeply", el.sourceline)
+        if not isinstance(el.tag, str):
+            continue
+        qname = etree.QName(el)
+        if qname.namespace and qname.localname == "comment" and "junos" in qname.namespace:
+            el.tag = COMMENT_TAG
+            el.attrib.clear()
+            continue
+        el.tag = qname.localname
+        for attr in list(el.attrib):
+            local = etree.QName(attr).localname
+            value = el.attrib.pop(attr)
+            if local in EDIT_ATTRIBUTES and el is not root:
+                el.set(local, value)
+        text = el.text
+        if len(el) and text is not None and not text.strip():
+            el.text = None
+        for child in el:
+            if child.tail is not None:
+                child.tail = None
+            stack.append((child, depth + 1))
+    etree.cleanup_namespaces(root)
+
+
+def render_xml(tree: etree._Element) -> str:
+    """Junos-style pretty XML of a configuration tree."""
+    out = _presentable(tree)
+    return etree.tostring(out, encoding="unicode", pretty_print=True)
+
+
+def _presentable(tree: etree._Element) -> etree._Element:
+    has_comments = any(True for _ in tree.iter(COMMENT_TAG))
+    nsmap = {"junos": JUNOS_NS} if has_comments else None
+    out = etree.Element("configuration", nsmap=nsmap)
+    for key, value in tree.attrib.items():
+        out.set(key, value)
+    out.text = tree.text
+    for child in tree:
+        out.append(copy.deepcopy(child))
+    for el in out.iter():
+        el.tail = None
+        if isinstance(el.tag, str) and len(el) and el.text is not None and not el.text.strip():
+            el.text = None
+    return out
+
+
+def strip_for_storage(tree: etree._Element) -> etree._Element:
+    """Drop every attribute except ``inactive`` (edit attributes never get into a stored tree)."""
+    for el in tree.iter():
+        if not is_data(el):
+            continue
+        for attr in list(el.attrib):
+            if attr != INACTIVE or el.attrib[attr] != INACTIVE:
+                del el.attrib[attr]
+    return tree
