@@ -217,18 +217,30 @@ def remote_identity_ok(configured: IkeIdentity | None, peer: Identity, peer_cert
     if kind == "distinguished-name":
         if peer.id_type != m.ID_DER_ASN1_DN:
             return False
-        if not value:
-            return True
+        container = getattr(configured, "dn_container", None)
+        wildcard = getattr(configured, "dn_wildcard", None) or value
+        if not container and not wildcard:
+            return True  # any DN: the certificate chain already vouches for it
         peer_name = _name_from_der(peer.data)
         if peer_name is None:
             return False
+        peer_attrs = [(a.oid.dotted_string, a.value) for rdn in peer_name.rdns for a in rdn]
         try:
-            wanted = name_from_junos_dn(value)
+            if wildcard:
+                # every configured attribute must be in the peer's DN, in any order
+                wanted = {(a.oid.dotted_string, a.value) for a in name_from_junos_dn(wildcard)}
+                if not wanted <= set(peer_attrs):
+                    return False
+            if container:
+                # the configured attributes must appear in the peer's DN in the same order
+                wanted_seq = [(a.oid.dotted_string, a.value) for rdn in name_from_junos_dn(container).rdns
+                              for a in rdn]
+                it = iter(peer_attrs)
+                if not all(w in it for w in wanted_seq):
+                    return False
         except ValueError:
             return False
-        # every configured attribute must be present in the peer's DN (order-insensitive "wildcard" match)
-        have = {(a.oid.dotted_string, a.value) for a in peer_name}
-        return all((a.oid.dotted_string, a.value) in have for a in wanted)
+        return True
     return False
 
 

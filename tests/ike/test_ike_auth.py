@@ -218,3 +218,16 @@ def test_new_certificate_contents_renegotiate():
     (sb,) = eb.sas.values()
     assert sb.peer_cert.fingerprint(sb.peer_cert.signature_hash_algorithm) == \
         auth.load_certificate(fresh.certificate_pem).fingerprint(sb.peer_cert.signature_hash_algorithm)
+
+
+def test_remote_identity_dn_container_and_wildcard():
+    name = auth.name_from_junos_dn("C=US, O=netconf-device, OU=lab, CN=spoke1")
+    peer = auth.Identity(m.ID_DER_ASN1_DN, name.public_bytes())
+    ok = auth.remote_identity_ok
+    assert ok(IkeIdentity("distinguished-name"), peer, None)
+    assert ok(IkeIdentity("distinguished-name", dn_wildcard="CN=spoke1, O=netconf-device"), peer, None)
+    assert not ok(IkeIdentity("distinguished-name", dn_wildcard="CN=spoke2"), peer, None)
+    assert ok(IkeIdentity("distinguished-name", dn_container="C=US, OU=lab"), peer, None)
+    assert not ok(IkeIdentity("distinguished-name", dn_container="OU=lab, C=US"), peer, None)  # order matters
+    assert not ok(IkeIdentity("distinguished-name", dn_container="C=US"),
+                  auth.Identity(m.ID_FQDN, b"spoke1.example.org"), None)
