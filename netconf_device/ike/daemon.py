@@ -358,6 +358,9 @@ class IkeDaemon:
     def active_peers(self):
         return self.engine.active_peers(self._now())
 
+    def tunnel_status(self, tunnel_index: int):
+        return self.engine.tunnel_status(tunnel_index)
+
     def _flush(self) -> None:
         eng = self.engine
         out = eng.datagrams_to_send()

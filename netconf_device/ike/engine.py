@@ -77,16 +77,38 @@ class _DeviceLog(logging.LoggerAdapter):
 
 
 # ================================================================================================ config
+# Junos' tunnel event texts (captured, reference §1.5) and DERIVED ones in the same style
+EVENT_IPSEC_SA_UP = "IPSec SA negotiation successfully completed"
+EVENT_IPSEC_SA_REKEY = "IPSec SA rekey successfully completed"
+EVENT_IKE_SA_UP = "IKE SA negotiation successfully completed"
+EVENT_IKE_SA_REKEY = "IKE SA rekey successfully completed"
+EVENT_TUNNEL_READY = "Tunnel is ready. Waiting for trigger event or peer to trigger negotiation"
+EVENT_IKE_SA_DOWN = "IKE SA deleted"
+EVENT_DPD_PEER_DOWN = "Peer is not responding to DPD. Tunnel is down"
+
+
 class VpnState:
     """An IPsec VPN the engine negotiates children for."""
 
-    def __init__(self, intent: IpsecVpn):
+    def __init__(self, intent: IpsecVpn, max_events: int = 10):
         self.removed = False
         self.acquired = False
         self.last_error = ""
         self.failures = 0
         self.retry_at = 0.0
+        # show security ipsec security-associations detail: Nego#, Fail#, Def-Del#, Tunnel events
+        self.negotiations = 0
+        self.negotiation_failures = 0
+        self.deletions = 0
+        self.events: deque = deque(maxlen=max_events)  # [wall time, description, count], newest last
         self.update(intent)
+
+    def event(self, when, description: str) -> None:
+        if self.events and self.events[-1][1] == description:
+            self.events[-1][0] = when
+            self.events[-1][2] += 1
+        else:
+            self.events.append([when, description, 1])
 
     def update(self, intent: IpsecVpn) -> None:
         self.intent = intent
@@ -462,6 +484,15 @@ class Engine:
             p["dpd_responses_received"] += snap.counters["dpd_responses_received"]
             p["dpd_requests_received"] += snap.counters["dpd_received"]
         return list(peers.values())
+
+    def tunnel_status(self, tunnel_index: int) -> dict | None:
+        """Per-tunnel counters and events for ``show security ipsec security-associations detail``."""
+        vpn = next((v for v in self.vpns.values() if v.tunnel_index == tunnel_index), None)
+        if vpn is None:
+            return None
+        return {"vpn": vpn.name, "negotiations": vpn.negotiations, "negotiation_failures": vpn.negotiation_failures,
+                "deletions": vpn.deletions, "last_error": vpn.last_error,
+                "events": [tuple(e) for e in reversed(vpn.events)]}  # newest first
 
     def gateway_status(self, name: str) -> dict:
         gw = self.gateways.get(name)
@@ -986,6 +1017,7 @@ class Engine:
         self.log.info("IKE SA #%d %s with %s established (%s/%s/%s/%s)", sa.index, gw.name, sa.remote_addr,
                       sa.algs.encryption_name, sa.algs.integrity_name, sa.algs.prf_name, sa.dh_group)
         self._events.append(contract.IkeSaStateChanged(gw.name, sa.index, "up"))
+        self._gateway_event(gw, EVENT_IKE_SA_UP)
         for fn in sa.on_established:
             fn(sa)
         sa.on_established = []
@@ -1048,6 +1080,7 @@ class Engine:
         self._register(new)
         self._start_ike_timers(new)
         self._events.append(contract.IkeSaStateChanged(old.gateway.name, new.index, "up", "rekeyed"))
+        self._gateway_event(old.gateway, EVENT_IKE_SA_REKEY)
         self.log.info("IKE SA #%d rekeyed as IKE SA #%d", old.index, new.index)
         return new
 
@@ -1111,6 +1144,8 @@ class Engine:
         vpn = child.vpn
         vpn.failures = 0
         vpn.last_error = ""
+        vpn.negotiations += 1
+        vpn.event(self.options.wall_clock(), EVENT_IPSEC_SA_REKEY if child.rekeys else EVENT_IPSEC_SA_UP)
         self.log.info("child SA %08x/%08x for VPN %s installed (%s%s)", child.spi_in, child.spi_out, vpn.name,
                       child.algorithms.junos_name, ", ESN" if child.algorithms.esn else "")
         self._events.append(contract.ChildSaInstalled(self._contract_child(sa, child), replaces_spi_in))
@@ -1145,6 +1180,7 @@ class Engine:
             child.ike_sa.children.remove(child)
         self._children.pop(child.spi_in, None)
         sa.counters.ipsec_deleted += 1
+        child.vpn.deletions += 1
         self.log.info("child SA %08x/%08x for VPN %s deleted%s", child.spi_in, child.spi_out, child.vpn.name,
                       f" ({reason})" if reason else "")
         if not withdrawn:
@@ -1230,6 +1266,9 @@ class Engine:
         if sa.was_up and not sa.down_reported:
             sa.down_reported = True
             self._events.append(contract.IkeSaStateChanged(gw.name if gw else "", sa.index, "down", reason))
+            if reason != "rekeyed":
+                self._gateway_event(gw, EVENT_DPD_PEER_DOWN if reason == "dead peer" else
+                                    f"{EVENT_IKE_SA_DOWN}: {reason}")
         if sa.was_up and (successor is None or successor.state == sastate.DESTROYED):
             self.log.info("IKE SA #%d with %s deleted (%s)", sa.index, sa.remote_addr, reason)
         if gw is not None and reinitiate and not sa.no_reinit and not gw.removed:
@@ -1259,15 +1298,28 @@ class Engine:
             old.replaced_by_reauth = None
             self.retry_ike_rekey(old, temporary=False)
 
-    def note_gateway_failure(self, gw, reason: str) -> None:
+    def note_gateway_failure(self, gw, reason: str, what: str = "IKE SA") -> None:
         if gw is not None:
             gw.last_error = reason
+            text = _failure_text(reason, f"{what} negotiation failed")
+            for vpn in gw.vpns.values():
+                vpn.negotiation_failures += 1
+                vpn.event(self.options.wall_clock(), text)
+
+    def _gateway_event(self, gw, text: str) -> None:
+        if gw is None:
+            return
+        when = self.options.wall_clock()
+        for vpn in gw.vpns.values():
+            vpn.event(when, text)
 
     def child_failed(self, sa: IkeSa, task: ChildCreate, reason: str) -> None:
         vpn = task.vpn
         self.log.warning("child SA for VPN %s with %s failed: %s", vpn.name if vpn else "-", sa.remote_addr, reason)
         if vpn is None:
             return
+        vpn.negotiation_failures += 1
+        vpn.event(self.options.wall_clock(), _failure_text(reason, "IPSec SA negotiation failed"))
         vpn.last_error = reason
         vpn.failures += 1
         delay = min(self.options.reinit_min * 2 ** (vpn.failures - 1), self.options.reinit_max)
@@ -1440,10 +1492,12 @@ class Engine:
         if intent.gateway is None or intent.ipsec_policy is None:
             return  # manual SAs are the PFE's business
         try:
-            vpn = VpnState(intent)
+            vpn = VpnState(intent, self.options.tunnel_events)
         except ProposalError as exc:
             self.log.error("VPN %s cannot be used: %s", intent.name, exc)
             return
+        if intent.establish_tunnels != "immediately":
+            vpn.event(self.options.wall_clock(), EVENT_TUNNEL_READY)
         self.vpns[intent.name] = vpn
         gw = self.gateways.get(vpn.gateway_name)
         if gw is not None:
@@ -1551,6 +1605,14 @@ class _ChildCreateResponder(ChildCreate):
             payloads.append(m.NotifyPayload(self.refusal))
             return FAILED
         return super().build_r(sa, msg, payloads)
+
+
+def _failure_text(reason: str, prefix: str) -> str:
+    """Junos-style event text: a notify from the peer, or our own reason."""
+    name = reason.split(":")[0].split(" ")[0]
+    if name in m.NOTIFY_NAMES.values() and ":" not in reason and "(" not in reason:
+        return f"Negotiation failed with error code {name} received from peer"
+    return f"{prefix}: {reason}"
 
 
 def _child_lifetime(vpn: VpnState, algs: EspAlgorithms) -> tuple[int, int | None]:

@@ -43,8 +43,10 @@ class EngineOptions:
     max_reassembly_bytes: int = 65535
     # the nonce length we send
     nonce_length: int = 32
-    # wall-clock time for certificate validity checks (the engine never reads clocks itself)
-    certificate_time: Callable[[], datetime] = field(default=_utc_now)
+    # wall-clock time for certificate validity and tunnel event timestamps (the engine reads no clock itself)
+    wall_clock: Callable[[], datetime] = field(default=_utc_now)
+    # tunnel events kept per VPN (show security ipsec security-associations detail: "Tunnel events")
+    tunnel_events: int = 10
     # source address for a gateway without local-address/external-interface (the daemon resolves it)
     local_address_for: Callable[[object], object | None] | None = None
     # deterministic tests may seed the jitter

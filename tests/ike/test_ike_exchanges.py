@@ -444,3 +444,29 @@ def test_ike_rekey_by_peer_while_our_child_rekey_is_in_flight():
     assert len(assert_tunnel_pairs(net)) == 1
     (na,) = ea.sas.values()
     assert all(c.ike_sa is na for c in na.children) and len(na.children) == 1
+
+
+def test_tunnel_status_counts_and_junos_event_texts():
+    a, b = symmetric()
+    net, ea, eb = pair(a, b)
+    ((x, _),) = assert_tunnel_pairs(net)
+    ea.rekey_child_sa(net.now, x.spi_in)
+    net.settle()
+    st = ea.tunnel_status(500001)
+    texts = [e[1] for e in st["events"]]
+    assert texts == ["IPSec SA rekey successfully completed", "IPSec SA negotiation successfully completed",
+                     "IKE SA negotiation successfully completed"]
+    assert st["negotiations"] == 2 and st["deletions"] == 1 and st["negotiation_failures"] == 0
+    rb = eb.tunnel_status(500001)
+    assert rb["events"][-1][1] == "Tunnel is ready. Waiting for trigger event or peer to trigger negotiation"
+    assert ea.tunnel_status(999) is None
+
+
+def test_tunnel_status_reports_failures_from_the_peer():
+    a, b = symmetric(a_ts=[("10.1.0.0/16", "10.2.0.0/16")], b_ts=[("10.3.0.0/16", "10.1.0.0/16")])
+    net, ea, eb = pair(a, b)
+    st = ea.tunnel_status(500001)
+    assert st["negotiation_failures"] == 1
+    assert st["events"][0][1] == "Negotiation failed with error code TS_UNACCEPTABLE received from peer"
+    assert eb.tunnel_status(500001)["events"][0][1] == \
+        "IPSec SA negotiation failed: TS_UNACCEPTABLE (child SA request from peer)"

@@ -244,7 +244,7 @@ class ChildCreate(Task):
             payloads.append(m.NotifyPayload(match.error, data))
             name = m.NOTIFY_NAMES.get(match.error, str(match.error))
             self.error = name
-            self.engine.note_gateway_failure(sa.gateway, f"{name} (child SA request from peer)")
+            self.engine.note_gateway_failure(sa.gateway, f"{name} (child SA request from peer)", "IPSec SA")
             return FAILED
         engine = self.engine
         self.vpn = match.vpn

@@ -27,7 +27,7 @@ def verify_peer(engine, sa, gw, peer: Identity, authp: m.AuthPayload, octets: by
         except ValueError as exc:
             raise AuthError(f"unparsable peer certificate: {exc}") from exc
         end = certs[0]
-        auth.validate_chain(end, certs[1:], gw.trusted_cas, engine.options.certificate_time())
+        auth.validate_chain(end, certs[1:], gw.trusted_cas, engine.options.wall_clock())
         if not auth.identity_matches_cert(peer, end):
             raise AuthError(f"peer ID {peer.display()} does not match its certificate")
         auth.verify_signature(end.public_key(), authp.method, authp.data, octets)
