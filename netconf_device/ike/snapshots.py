@@ -58,6 +58,8 @@ class IkeSaSnapshot:
     dpd_threshold: int | None = None
     trusted_ca: str | None = None
     flags: str = "IKE SA is created"
+    # child SA negotiations in flight that we started: (role, message ID) ("ike-sa-phase2-information")
+    child_negotiations: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,9 @@ def snapshot_ike(engine: Engine, sa: IkeSa, now: float) -> IkeSaSnapshot:
         dpd_threshold=dpd.threshold if dpd else None,
         trusted_ca=gw.intent.ca_profile if gw else None,
         flags="IKE SA is created" if sa.was_up else "IKE SA negotiation in progress",
+        child_negotiations=tuple(("initiator", sa.outstanding.msg_id) for t in
+                                 (sa.outstanding.tasks if sa.outstanding else ())
+                                 if t.name in ("child_create", "child_rekey")),
     )
 
 
