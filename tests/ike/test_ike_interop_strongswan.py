@@ -349,3 +349,30 @@ def test_interop_nat_t_custom_ports(workdir):
         finally:
             ours.stop()
             charon.stop()
+
+
+def test_interop_reauthentication_make_before_break(topo, workdir, charon, ours):
+    charon.load(_swan_conn(IKE_MODP[0]))
+    with _capture(topo, workdir) as cap:
+        ours.apply(_our_intent(IKE_MODP[1], reauth=1))
+        first = _check_sas(ours, charon)
+        keys = ours.ike_keys()
+        (sa0,) = ours.ike_sas()
+        assert ours.call(lambda: ours.daemon.rekey_ike_sa(sa0.index))  # reauth-frequency 1: reauthenticates
+        (second,) = ours.wait_children(1, exclude=(first.spi_in,))
+        ours.wait("old IKE SA deleted", lambda: sa0.state == "DESTROYED" and len(ours.ike_sas()) == 1)
+        ours.wait("old child deleted", lambda: [c.spi_in for c in ours.installed()] == [second.spi_in])
+        keys += ours.ike_keys()
+        # the new child was installed before the old one went away, and says which one it replaces
+        installs = [e for e in ours.events if type(e).__name__ == "ChildSaInstalled"]
+        assert installs[-1].sa.spi_in == second.spi_in and installs[-1].replaces_spi_in == first.spi_in
+        _check_keys(second, charon)
+        _check_esp(ours, charon, second)
+        time.sleep(0.3)
+    (sa1,) = ours.ike_sas()
+    assert sa1 is not sa0 and sa1.rekeys_since_auth == 0
+    (swan_sa,) = charon.list_sas()
+    assert (swan_sa.spi_i, swan_sa.spi_r) == (int.from_bytes(sa1.spi_i, "big"), int.from_bytes(sa1.spi_r, "big"))
+    # two IKE_SA_INITs on the wire: a full new IKE SA, not a CREATE_CHILD_SA rekey
+    results = _check_tshark(cap, keys, [first, second], min_ike=8)
+    assert sum(1 for r in results if r.ike_exchange == "IKE_SA_INIT" and not r.ike_response) == 2
