@@ -324,6 +324,16 @@ def ike_sas(m) -> list[dict[str, str]]:
     return [{c.tag: (c.text or "") for c in sa} for sa in reply.xpath("//ike-security-associations")]
 
 
+def settled(m1, m2, gateways: int) -> bool:
+    """Each peer has exactly one IKE SA per gateway and all are UP: no negotiation (or duplicate from both
+    ends initiating at once) is still in flight."""
+    for m in (m1, m2):
+        sas = ike_sas(m)
+        if len(sas) != gateways or any(sa["ike-sa-state"] != "UP" for sa in sas):
+            return False
+    return True
+
+
 def statistics(m, index: int | None = None) -> dict[str, int]:
     text = "show security ipsec statistics" + (f" index {index}" if index else "")
     reply = m.command(text, format="xml")
