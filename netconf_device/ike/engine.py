@@ -154,6 +154,7 @@ class GatewayState:
     def update(self, intent, full: Intent) -> None:
         self.intent = intent
         self.name = intent.name
+        self._lifetimes: dict = {}
         policy = intent.policy
         self.offer_proposals = proposals.ike_proposals(policy.proposals)
         self.accept_proposals = proposals.ike_proposals(policy.proposals, accept=True)
@@ -196,6 +197,12 @@ class GatewayState:
         self.local_addr = intent.local_address
 
     def lifetime_for(self, algs: IkeAlgorithms) -> int:
+        cached = self._lifetimes.get(algs)
+        if cached is None:
+            cached = self._lifetimes[algs] = self._lifetime_for(algs)
+        return cached
+
+    def _lifetime_for(self, algs: IkeAlgorithms) -> int:
         for p in self.intent.policy.proposals:
             try:
                 if IkeAlgorithms.from_proposal(proposals.ike_proposal(p, 1)) == algs:
