@@ -142,6 +142,14 @@ class GatewayState:
             cached = self._lifetimes[algs] = self._lifetime_for(algs)
         return cached
 
+    @staticmethod
+    def lifetime_key(p) -> IkeAlgorithms | None:
+        """The negotiated-algorithm record one of our proposals would produce."""
+        try:
+            return IkeAlgorithms.from_proposal(proposals.ike_proposal(p, 1))
+        except ProposalError:
+            return None
+
     def _lifetime_for(self, algs: IkeAlgorithms) -> int:
         for p in self.intent.policy.proposals:
             try:
