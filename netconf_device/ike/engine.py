@@ -485,8 +485,20 @@ class Engine:
         sa.last_in = self.now
         if authenticated and (sa.nat_local or sa.nat_remote or dgram.dport == self.options.natt_port):
             # follow NAT mapping changes and the peer's float to the NAT-T port (RFC 7296 §2.23)
+            moved = (sa.remote_addr, sa.remote_port) != (dgram.src, dgram.sport) and sa.is_up
             sa.remote_addr, sa.remote_port = dgram.src, dgram.sport
             sa.local_port = dgram.dport
+            if moved:
+                self._update_children_endpoints(sa)
+
+    def _update_children_endpoints(self, sa: IkeSa) -> None:
+        """The peer's NAT mapping changed: re-announce its children with the new outer address/ports."""
+        for c in sa.children:
+            if c.state in (sastate.CHILD_DELETED, sastate.CHILD_DELETING) or c.withdrawn:
+                continue
+            c.encap = self._encap_for(sa, c.vpn)
+            self.log.info("child SA %08x: peer moved to %s:%d", c.spi_in, sa.remote_addr, sa.remote_port)
+            self._events.append(contract.ChildSaInstalled(self._contract_child(sa, c), c.spi_in))
 
     # ------------------------------------------------------------------------------------------ IKE_SA_INIT
     def _init_request(self, dgram, spi_i: bytes) -> None:
