@@ -10,6 +10,7 @@ statement and a message in Junos' words (must/when messages come verbatim from t
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import re
 import threading
@@ -19,7 +20,7 @@ from lxml import etree
 
 from netconf_device.schema.errors import ConfigError
 from netconf_device.schema.tokens import quote
-from netconf_device.schema.treeops import COMMENT_TAG, INACTIVE
+from netconf_device.schema.treeops import COMMENT_TAG, INACTIVE, line_of
 from netconf_device.schema.yangmodel import CONF_MODULES, SchemaModel, SchemaNode
 
 log = logging.getLogger("netconf_device.schema")
@@ -77,6 +78,7 @@ class Location:
             segments = segments[1:]
         node = model.root
         el = tree
+        self.nearest = tree  # deepest element that exists on the path
         words: list[list[str]] = []  # words of each segment, for edit path and statement
         self.value: str | None = None
         for name, preds in segments:
@@ -104,6 +106,8 @@ class Location:
                     else:
                         words[-1] = [quote(self.value)]
             node = child
+            if el is not None:
+                self.nearest = el
         self.node: SchemaNode = node
         self.element = el
         self.words = words
@@ -145,9 +149,10 @@ class Validator:
         self._namespaces = {name: node.namespace for name, node in model.root.children.items()}
 
     # -------------------------------------------------------------------------------- serialisation
-    def qualified_xml(self, tree: etree._Element, drop_attributes: bool = False) -> str:
-        """The tree as namespace-qualified XML for libyang, without inactive statements or comments."""
-        active = _without_inactive(tree, drop_attributes)
+    def qualified_xml(self, tree: etree._Element, active: bool = False) -> str:
+        """The tree as namespace-qualified XML for libyang, without inactive statements or comments
+        (``active``: the caller already removed them)."""
+        active = tree if active else without_inactive(tree)
         root_ns = self.model.root.namespace
         parts = [f'<configuration xmlns="{root_ns}">']
         for child in active:
@@ -179,22 +184,55 @@ class Validator:
                 self.ctx.clean_all_errors()
 
     # -------------------------------------------------------------------------------- entry points
-    def validate(self, tree: etree._Element) -> list[ConfigError]:
+    def validate(self, tree: etree._Element, active: bool = False) -> list[ConfigError]:
         """Full validation (types, mandatory, must/when, leafref, unique) of a candidate."""
-        raw = self._run(self.qualified_xml(tree), parse_only=False)
+        raw = self._run(self.qualified_xml(tree, active), parse_only=False)
         return [self.map_error(tree, *item) for item in raw]
 
-    def typecheck(self, patch: etree._Element) -> list[ConfigError]:
-        """Types, ranges, patterns and enums of the values in a load patch (no cross-checks)."""
-        raw = self._run(self.qualified_xml(_without_deletions(patch), drop_attributes=True), parse_only=True)
-        return [self.map_error(patch, *item, load=True) for item in raw]
+    def typecheck(self, patch: etree._Element, lines: dict | None = None) -> list[ConfigError]:
+        """Types, ranges, patterns and enums of the values in a load patch (no cross-checks). Errors
+        carry the input line (``lines``: element -> line of set/text input; XML: its source line)."""
+        check = self._check_copy(patch)
+        raw = self._run(self.qualified_xml(check, active=True), parse_only=True)
+        return [self.map_error(patch, *item, load=True, lines=lines) for item in raw]
+
+    @functools.cached_property
+    def _secret_paths(self) -> list[str]:
+        return ["/".join(n.schema_path()) for n in self.model.walk() if n.obfuscate9]
+
+    def _check_copy(self, patch: etree._Element) -> etree._Element:
+        """What libyang type-checks of a patch: no deletions, bare (de)activations, annotations or edit
+        attributes, and no clear-text secrets (those are checked when they are encoded)."""
+        clear_secrets = [
+            el for path in self._secret_paths for el in patch.iterfind(path) if not (el.text or "").startswith("$9$")
+        ]
+        if not clear_secrets and next(patch.iter(COMMENT_TAG), None) is None and not patch.xpath("boolean(//@*)"):
+            return patch
+        check = copy.deepcopy(patch)
+        for path in self._secret_paths:
+            for el in check.iterfind(path):
+                el.text = "$9$checked-on-encoding"
+        for el in list(check.iter()):
+            if not isinstance(el.tag, str) or el.tag == COMMENT_TAG:
+                if el.getparent() is not None:
+                    el.getparent().remove(el)
+                continue
+            if not el.attrib:
+                continue
+            deleting = el.get("delete") == "delete" or el.get("operation") in ("delete", "remove")
+            toggling = el.get("inactive") or el.get("active") or el.get("rename")
+            bare = not len(el) and not (el.text or "").strip()
+            el.attrib.clear()
+            if (deleting or (toggling and bare)) and el.getparent() is not None:
+                el.getparent().remove(el)
+        return check
 
     # -------------------------------------------------------------------------------- mapping
-    def map_error(self, tree, data_path: str | None, message: str, app_tag: str | None, load: bool = False):
+    def map_error(self, tree, data_path, message: str, app_tag, load: bool = False, lines: dict | None = None):
         if not data_path:
             return ConfigError(message=message, error_tag="operation-failed", rule="libyang")
         loc = Location(self.model, tree, data_path)
-        line = getattr(loc.element, "sourceline", None) if load else None
+        line = line_of(loc.element if loc.element is not None else loc.nearest, lines) if load else None
         etype = "protocol" if load else "application"
 
         def err(msg, path, statement, tag="invalid-value", rule="yang"):
@@ -271,11 +309,9 @@ class Validator:
         return err(first_line, loc.edit_path(), loc.statement(), rule="yang")
 
 
-def _without_inactive(tree: etree._Element, drop_attributes: bool) -> etree._Element:
-    needs_copy = drop_attributes or any(True for _ in tree.iter(COMMENT_TAG)) or bool(
-        tree.xpath("boolean(//*[@inactive])")
-    )
-    if not needs_copy:
+def without_inactive(tree: etree._Element) -> etree._Element:
+    """``tree`` without inactive statements and annotations (a copy only when there are some)."""
+    if next(tree.iter(COMMENT_TAG), None) is None and not tree.xpath("boolean(//@inactive)"):
         return tree
     active = copy.deepcopy(tree)
     for el in list(active.iter()):
@@ -283,22 +319,15 @@ def _without_inactive(tree: etree._Element, drop_attributes: bool) -> etree._Ele
             parent = el.getparent()
             if parent is not None:
                 parent.remove(el)
-            continue
-        if drop_attributes and el.attrib:
-            el.attrib.clear()
     return active
 
 
-def _without_deletions(patch: etree._Element) -> etree._Element:
-    """A load patch minus the statements it deletes or only (de)activates (they carry no value to check)."""
-    pruned = copy.deepcopy(patch)
-    for el in list(pruned.iter()):
-        if not isinstance(el.tag, str) or el.tag == COMMENT_TAG:
-            continue
-        deleting = el.get("delete") == "delete" or el.get("operation") in ("delete", "remove")
-        toggling = el.get("inactive") or el.get("active") or el.get("rename")
-        bare = not len(el) and not (el.text or "").strip()
-        el.attrib.pop("inactive", None)  # a deactivated statement's value must still be valid
-        if (deleting or (toggling and bare)) and el.getparent() is not None:
-            el.getparent().remove(el)
-    return pruned
+# ------------------------------------------------------------------------------------------------ bench hook
+def instance_document(schema, tree: etree._Element) -> tuple[str, object]:
+    """(libyang instance XML of ``tree``, libyang context) - for benchmarks that time libyang alone."""
+    return schema.validator.qualified_xml(tree), schema.validator.ctx
+
+
+def parse_and_validate(ctx, data: str) -> None:
+    """Parse and fully validate an instance document with libyang (raises ``oopt_gnpy_libyang.Error``)."""
+    ctx.parse_data(data, ly.DataFormat.XML, ly.ParseOptions.Strict, _VALIDATE)
