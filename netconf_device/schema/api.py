@@ -123,12 +123,10 @@ class Schema:
                 [ConfigError(message=exc.message, statement=exc.bad_element, error_type="protocol")]
             ) from exc
         executor.run(text)
-        errors = executor.errors
-        if not errors:
-            checked = patch_ws if patch_ws is not None else ws
-            errors = self.validator.typecheck(checked.tree, checked.lines)
+        checked = patch_ws if patch_ws is not None else ws
+        errors = executor.errors + self.validator.typecheck(checked.tree, checked.lines)
         if errors:
-            raise LoadError(errors)
+            raise LoadError(sorted(errors, key=lambda e: (e.line or 0, e.column or 0)))
         return LoadResult(ws.finish(), executor.warnings)
 
     # ------------------------------------------------------------------------------------ validation

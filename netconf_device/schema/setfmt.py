@@ -138,8 +138,7 @@ class SetExecutor:
             placed = create_cached(self.patch_ws, self._patch_cache, ctx, ctx.patch, ctx.node, segments)
             lines = self.patch_ws.lines
         number = self._number
-        lines[placed.context] = number
-        for el in placed.leaves:
+        for el in placed.elements:
             lines[el] = number
 
     def _delete(self, line: list) -> None:

@@ -102,7 +102,7 @@ def parse_text(
             errors.append(_error(exc.message, exc.bad_element, t.line, t.column, path))
             break
         number = segments[0].token.line if segments[0].token else tok.line
-        for el in [placed.statement, placed.context, *placed.leaves]:
+        for el in placed.elements:
             ws.lines.setdefault(el, number)
         for key, value in attrs:
             placed.statement.set(key, value)

@@ -79,6 +79,7 @@ class Location:
         node = model.root
         el = tree
         self.nearest = tree  # deepest element that exists on the path
+        self.missing_key: SchemaNode | None = None  # list whose key libyang could not store (bad value)
         words: list[list[str]] = []  # words of each segment, for edit path and statement
         self.value: str | None = None
         for name, preds in segments:
@@ -87,12 +88,14 @@ class Location:
                 break
             if child.kind == "list":
                 key = dict(preds).get(child.key, "")
-                words.append(([] if child.nokeyword else [child.name]) + [quote(key)])
+                words.append(([] if child.nokeyword else [child.name]) + [key])
+                if not key:
+                    self.missing_key = child
                 el = _find_entry(el, child, key)
             elif child.kind == "leaf-list":
                 value = dict(preds).get(".")
                 self.value = value
-                words.append([child.name] + ([quote(value)] if value is not None else []))
+                words.append([child.name] + ([value] if value is not None else []))
                 el = None if el is None else next(
                     (v for v in el.iterchildren(name) if value is None or v.text == value), None
                 )
@@ -102,9 +105,9 @@ class Location:
                 if child.kind == "leaf" and el is not None and not child.is_empty_type:
                     self.value = el.text or ""
                     if not child.nokeyword:
-                        words[-1].append(quote(self.value))
+                        words[-1].append(self.value)
                     else:
-                        words[-1] = [quote(self.value)]
+                        words[-1] = [self.value]
             node = child
             if el is not None:
                 self.nearest = el
@@ -123,7 +126,7 @@ class Location:
     def statement(self, up: int = 0) -> str | None:
         if len(self.words) <= up:
             return None
-        return " ".join(self.words[len(self.words) - 1 - up])
+        return " ".join(quote(w) for w in self.words[len(self.words) - 1 - up])
 
 
 def _find_entry(el, node: SchemaNode, key: str):
@@ -194,7 +197,59 @@ class Validator:
         carry the input line (``lines``: element -> line of set/text input; XML: its source line)."""
         check = self._check_copy(patch)
         raw = self._run(self.qualified_xml(check, active=True), parse_only=True)
-        return [self.map_error(patch, *item, load=True, lines=lines) for item in raw]
+        errors = []
+        bad_keys: dict[int, SchemaNode] = {}
+        for item in raw:
+            if item[0]:
+                loc = Location(self.model, patch, item[0])
+                if loc.missing_key is not None:  # libyang drops an invalid key: find it below
+                    bad_keys[id(loc.missing_key)] = loc.missing_key
+                    continue
+            errors.append(self.map_error(patch, *item, load=True, lines=lines))
+        for node in bad_keys.values():
+            errors.extend(self._key_errors(check, patch, node, lines))
+        return errors
+
+    def _key_errors(self, check, patch, node: SchemaNode, lines) -> list[ConfigError]:
+        """Errors for the invalid keys of list ``node``: each entry's key alone is checked by libyang
+        (only when libyang reported an unusable key, so this is not on the normal path)."""
+        errors = []
+        path = "/".join(node.schema_path())
+        for entry, original in zip(check.iterfind(path), patch.iterfind(path), strict=False):
+            probe = etree.Element("configuration")
+            parent, ancestor_chain = probe, []
+            cur = entry.getparent()
+            while cur is not None and cur is not check:
+                ancestor_chain.append(cur)
+                cur = cur.getparent()
+            anc_node = self.model.root
+            for anc in reversed(ancestor_chain):
+                anc_node = anc_node.children[anc.tag]
+                shell = etree.SubElement(parent, anc.tag)
+                if anc_node.kind == "list":
+                    etree.SubElement(shell, anc_node.key).text = anc.findtext(anc_node.key)
+                parent = shell
+            shell = etree.SubElement(parent, node.name)
+            etree.SubElement(shell, node.key).text = entry.findtext(node.key)
+            raw = self._run(self.qualified_xml(probe, active=True), parse_only=True)
+            messages = [m for _, m, _ in raw if not m.startswith("List instance is missing its key")]
+            if raw:
+                key = entry.findtext(node.key) or ""
+                message = messages[0].split("\n", 1)[0] if messages else "invalid value"
+                if message.startswith(("Unsatisfied pattern", "Invalid union value")):
+                    message = f"Invalid value for '{node.name}': '{key}'"
+                errors.append(
+                    ConfigError(
+                        message=message,
+                        edit_path=edit_words(self.model, patch, original.getparent()),
+                        statement=key if node.nokeyword else f"{node.name} {quote(key)}",
+                        error_type="protocol",
+                        error_tag="invalid-value",
+                        line=line_of(original, lines),
+                        rule="pattern",
+                    )
+                )
+        return errors
 
     @functools.cached_property
     def _secret_paths(self) -> list[str]:
@@ -250,7 +305,11 @@ class Validator:
         first_line = message.split("\n", 1)[0]
         if app_tag == "must-violation":
             return err(message, loc.edit_path(), loc.statement(), rule="must")
-        m = _MANDATORY.match(first_line) or _TOO_FEW.match(first_line)
+        m = _TOO_FEW.match(first_line)
+        if m and loc.node.name == m.group(1):  # the path names the leaf-list itself: report on its parent
+            return err(f"Missing mandatory statement: '{m.group(1)}'", loc.edit_path(2), loc.statement(1),
+                       "missing-element", "mandatory")
+        m = m or _MANDATORY.match(first_line)
         if m:
             return err(f"Missing mandatory statement: '{m.group(1)}'", loc.edit_path(), loc.statement(),
                        "missing-element", "mandatory")
@@ -307,6 +366,25 @@ class Validator:
             return err("syntax error", loc.edit_path(0), m.group(1), rule="unknown")
         # A message defined in the YANG modules (error-message of a pattern, range or length).
         return err(first_line, loc.edit_path(), loc.statement(), rule="yang")
+
+
+def edit_words(model: SchemaModel, root: etree._Element, el: etree._Element) -> tuple[str, ...]:
+    """Edit path words of element ``el`` (``("security", "ike", "gateway", "gw1")``)."""
+    chain = []
+    while el is not None and el is not root:
+        chain.append(el)
+        el = el.getparent()
+    words: list[str] = []
+    node = model.root
+    for item in reversed(chain):
+        node = node.children.get(item.tag)
+        if node is None:
+            break
+        if node.kind == "list":
+            words += ([] if node.nokeyword else [node.name]) + [item.findtext(node.key) or ""]
+        else:
+            words.append(node.name)
+    return tuple(words)
 
 
 def without_inactive(tree: etree._Element) -> etree._Element:
