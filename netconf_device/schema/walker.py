@@ -34,6 +34,7 @@ class Segment:
     node: SchemaNode
     arg: str | list[str] | None = None  # list key, leaf value, leaf-list values (None: not given)
     token: Token | str | None = None  # the keyword (or the value of a nokeyword node), for error positions
+    inactive: tuple[str, ...] = ()  # leaf-list values marked "inactive:" inside [ ] (text format)
 
 
 def parse_path(
@@ -108,10 +109,18 @@ def parse_path(
                     j += 1
                 if j >= n or tokens[j].kind != "]":
                     raise WalkError("syntax error", tokens[j] if j < n else tokens[i], "[")
-                values = words[i + 1 : j]
+                values, inactive, flag = [], [], False
+                for word in words[i + 1 : j]:
+                    if word == "inactive:":
+                        flag = True
+                        continue
+                    values.append(word)
+                    if flag:
+                        inactive.append(word)
+                    flag = False
                 if not values and need_values:
                     raise WalkError("missing argument", tokens[j], child.name)
-                segments.append(Segment(child, values, tok))
+                segments.append(Segment(child, values, tok, tuple(inactive)))
                 i = j + 1
             elif has_arg:
                 segments.append(Segment(child, [words[i]], tok))
@@ -176,6 +185,8 @@ def create(
             el = None
             for value in seg.arg:
                 el, _ = ws.add_value(element, node, child, value)
+                if value in seg.inactive:
+                    el.set("inactive", "inactive")
                 leaves.append(el)
         elements.append(el)
         if first is None and not child.flat:

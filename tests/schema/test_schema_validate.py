@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from conftest import SEED_FILES, seed_text
+from schema_testlib import SEED_FILES, seed_text
 
 from netconf_device.schema import LoadError
 

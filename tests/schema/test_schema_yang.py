@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT
+from schema_testlib import REPO_ROOT
 
 YANG_DIR = Path(REPO_ROOT) / "yang"
 PYANG = [sys.executable, "-m", "pyang"]
