@@ -244,12 +244,14 @@ class SetExecutor:
         if segments and not segments[-1].node.is_inner:
             raise WalkError("syntax error", segments[-1].token)
         placed = create(self.ws, ctx.element, ctx.node, segments)
-        patch_context = None
+        patch_elements = [None] * len(segments)
         if self.patch_ws is not None:
-            patch_context = create(self.patch_ws, ctx.patch, ctx.node, segments).context
-        self.stack.append(
-            _Context(placed.context, placed.context_node, ctx.path + _path_words(segments), patch_context)
-        )
+            patch_elements = create(self.patch_ws, ctx.patch, ctx.node, segments).elements
+        path = ctx.path
+        for seg, el, patch_el in zip(segments, placed.elements, patch_elements, strict=True):
+            path = path + _path_words([seg])
+            if not seg.node.flat:  # one level per statement, so "up N" climbs like Junos
+                self.stack.append(_Context(el, seg.node, path, patch_el))
 
     def _up(self, line: list) -> None:
         count = 1

@@ -286,7 +286,10 @@ def render_statement(el: etree._Element, node: SchemaNode, depth: int, out: list
     head = prefix + " ".join(_entry_words(el, node) if node.kind == "list" else [node.name])
     children = [c for c in el if isinstance(c.tag, str) and not (node.kind == "list" and c.tag == node.key)]
     secret_mark = SECRET_MARK if _has_secret(el, node) else ""
-    if node.oneliner:
+    if node.oneliner or (children and all(
+        c.tag != COMMENT_TAG and node.children.get(c.tag) is not None and node.children[c.tag].nokeyword
+        and node.children[c.tag].kind == "leaf" for c in children
+    )):  # oneliners, and containers that only hold a value without keyword ("hostname a.example;")
         words = _flatten(el, node)
         out.append(pad + tag + " ".join([head, *words]) + ";" + secret_mark)
         return

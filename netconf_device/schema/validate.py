@@ -261,7 +261,7 @@ class Validator:
         clear_secrets = [
             el for path in self._secret_paths for el in patch.iterfind(path) if not (el.text or "").startswith("$9$")
         ]
-        if not clear_secrets and next(patch.iter(COMMENT_TAG), None) is None and not patch.xpath("boolean(//@*)"):
+        if not clear_secrets and next(patch.iter(COMMENT_TAG), None) is None and not patch.xpath("boolean(.//@*)"):
             return patch
         check = copy.deepcopy(patch)
         for path in self._secret_paths:
@@ -389,7 +389,7 @@ def edit_words(model: SchemaModel, root: etree._Element, el: etree._Element) -> 
 
 def without_inactive(tree: etree._Element) -> etree._Element:
     """``tree`` without inactive statements and annotations (a copy only when there are some)."""
-    if next(tree.iter(COMMENT_TAG), None) is None and not tree.xpath("boolean(//@inactive)"):
+    if next(tree.iter(COMMENT_TAG), None) is None and not tree.xpath("boolean(.//@inactive)"):
         return tree
     active = copy.deepcopy(tree)
     for el in list(active.iter()):

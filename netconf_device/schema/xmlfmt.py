@@ -40,17 +40,17 @@ def parse_xml(data: str | bytes | etree._Element) -> etree._Element:
         raw = data.encode("utf-8") if isinstance(data, str) else data
         if len(raw) > MAX_XML_BYTES:
             raise _syntax_error(f"configuration larger than {MAX_XML_BYTES} bytes")
-        if isinstance(data, str) and data.lstrip().startswith("<?xml"):
-            raw = data.encode("utf-8")
         try:
             root = etree.fromstring(raw, _parser())
         except etree.XMLSyntaxError as exc:
             raise _syntax_error(f"XML syntax error: {exc.msg}", exc.lineno) from exc
-    root = _find_configuration(root)
-    if root is None:
+    found = _find_configuration(root)
+    if found is None:
         raise _syntax_error("syntax error, expecting <configuration>", statement="configuration")
-    _unqualify(root)
-    return root
+    if found is not root:  # a document of its own (XPath "//" must not see the envelope)
+        found = copy.deepcopy(found)
+    _unqualify(found)
+    return found
 
 
 def _find_configuration(root: etree._Element) -> etree._Element | None:
@@ -63,8 +63,6 @@ def _find_configuration(root: etree._Element) -> etree._Element | None:
 
 
 def _unqualify(root: etree._Element) -> None:
-    if root.getparent() is not None:
-        root.getparent().remove(root)
     stack = [(root, 0)]
     while stack:
         el, depth = stack.pop()
