@@ -36,10 +36,12 @@ def parse_xml(data: str | bytes | etree._Element) -> etree._Element:
     """The ``<configuration>`` element of ``data`` as an unqualified private copy."""
     if isinstance(data, etree._Element):
         root = copy.deepcopy(data)
+        qualified = b"xmlns" in etree.tostring(root)
     else:
         raw = data.encode("utf-8") if isinstance(data, str) else data
         if len(raw) > MAX_XML_BYTES:
             raise _syntax_error(f"configuration larger than {MAX_XML_BYTES} bytes")
+        qualified = b"xmlns" in raw  # no declaration: no namespaced element or attribute anywhere
         try:
             root = etree.fromstring(raw, _parser())
         except etree.XMLSyntaxError as exc:
@@ -49,7 +51,8 @@ def parse_xml(data: str | bytes | etree._Element) -> etree._Element:
         raise _syntax_error("syntax error, expecting <configuration>", statement="configuration")
     if found is not root:  # a document of its own (XPath "//" must not see the envelope)
         found = copy.deepcopy(found)
-    _unqualify(found)
+    if qualified or found.attrib:
+        _unqualify(found)
     return found
 
 
