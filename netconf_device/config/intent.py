@@ -110,6 +110,10 @@ class DeadPeerDetection:
 class IkeIdentity:
     kind: Literal["inet", "inet6", "hostname", "user-at-hostname", "distinguished-name"]
     value: str | None = None  # None for distinguished-name taken from the certificate
+    # remote-identity distinguished-name { container <s>; wildcard <s> }: the peer's DN must contain all
+    # RDNs of ``dn_container`` (in order) / match ``dn_wildcard`` (each given RDN, any order).
+    dn_container: str | None = None
+    dn_wildcard: str | None = None
 
 
 @dataclass(frozen=True)
@@ -260,6 +264,14 @@ class IntentDiff:
     ike_gateways: ObjectDiff = ObjectDiff()
     ipsec_vpns: ObjectDiff = ObjectDiff()
     system_changed: bool = False
+
+    @property
+    def is_empty(self) -> bool:
+        """Nothing any engine reads changed (a commit that only touched comments or inactive statements)."""
+        return not (self.interfaces or self.static_routes_changed or self.service_sets or self.ike_gateways
+                    or self.ipsec_vpns or self.system_changed or self.old.inline_services != self.new.inline_services
+                    or self.old.local_certificates != self.new.local_certificates
+                    or self.old.ca_profiles != self.new.ca_profiles)
 
 
 def diff_objects(old: dict, new: dict) -> ObjectDiff:
