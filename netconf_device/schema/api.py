@@ -93,6 +93,9 @@ class Schema:
             raise ValueError(f"unknown load action {action!r}")
         if fmt == "set" or action == "set":
             return self._load_set(base, _as_text(data), self._path_words(path))
+        if path and fmt in ("xml", "json"):
+            raise LoadError([ConfigError(message="a relative load takes text or set input", error_type="protocol",
+                                         error_tag="operation-not-supported")])
         patch_lines: dict | None = None
         if fmt == "xml":
             patch = parse_xml(data)
