@@ -26,10 +26,12 @@ API (stable; ``config``, ``netconf`` and ``rpc`` code against it)::
     # Raises LoadError(errors) on syntax errors, unknown statements, bad values (types, ranges, patterns,
     # enums - checked by libyang), NETCONF data-exists/data-missing; then nothing is applied.
     errors = schema.validate(tree)                         # list[ConfigError]; [] when the commit may go on
-    text = schema.render(tree, fmt, path=None, relative=False)
+    text = schema.render(tree, fmt, path=None, relative=False, junos_ns=None)
     # path: "security ike gateway ike_gw" or a list of words; "" when the path is not configured.
     # text: the contents at path ("show configuration security ike"); set: full "set ..." lines, or with
-    # relative=True "| display set relative"; xml/json: a whole <configuration> keeping the ancestors.
+    # relative=True "| display set relative"; xml/json: a whole <configuration> keeping the ancestors;
+    # junos_ns: the device's xmlns:junos for <junos:comment> in XML output. A path that does not fit the
+    # schema raises LoadError ("syntax error").
     diff = schema.compare(old, new)                        # "show | compare" text; exactly "" when equal
     part = schema.select(tree, filter_element)             # <get-configuration> subtree filter -> new tree
     schema.modules                                         # list[YangModule(name, revision, namespace,
