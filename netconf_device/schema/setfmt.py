@@ -123,7 +123,10 @@ class SetExecutor:
     def _segments(self, line: list, start: int, need_values: bool, end: int | None = None):
         ctx = self.stack[-1]
         words = line[:end] if end is not None else line
-        segments, i = parse_path(ctx.node, words, start, need_values=need_values, continue_after_leaf=False)
+        plain = line[0].__class__ is str  # tokenize_lines gives all-str lines when nothing needs a Token
+        segments, i = parse_path(
+            ctx.node, words, start, need_values=need_values, continue_after_leaf=False, plain=plain
+        )
         if i < len(words):
             raise WalkError("syntax error", words[i])
         if not segments and need_values:

@@ -44,6 +44,7 @@ def parse_path(
     *,
     need_values: bool,
     continue_after_leaf: bool,
+    plain: bool = False,
 ) -> tuple[list[Segment], int]:
     """Read segments from ``tokens[i:]`` starting at schema node ``start`` (a container or list).
 
@@ -51,17 +52,20 @@ def parse_path(
     such as ``local-identity inet 192.0.2.1`` or ``route 2.2.2.0/24 next-hop st0.1``). With
     ``need_values`` a leaf or list without its argument is ``missing argument`` (``set``); otherwise the
     argument is optional (``delete``, paths)."""
-    # Only this statement's tokens (up to ";", "{", "}" or a comment): text input passes the whole file.
-    base, end, total = i, i, len(tokens)
-    while end < total:
-        t = tokens[end]
-        if t.__class__ is not str and t.kind not in ("word", "[", "]"):
-            break
-        end += 1
-    tokens = tokens[base:end]
-    i = 0
-    # Plain words are str; punctuation ("[", "]") exists only as Token: words[i] is None then.
-    words = [t if t.__class__ is str else (t.text if t.kind == "word" else None) for t in tokens]
+    if plain:  # a set line of plain words (all str): nothing to scan or convert
+        base, words = 0, tokens
+    else:
+        # Only this statement's tokens (up to ";", "{", "}" or a comment): text input passes the whole file.
+        base, end, total = i, i, len(tokens)
+        while end < total:
+            t = tokens[end]
+            if t.__class__ is not str and t.kind not in ("word", "[", "]"):
+                break
+            end += 1
+        tokens = tokens[base:end]
+        i = 0
+        # Plain words are str; punctuation ("[", "]") exists only as Token: words[i] is None then.
+        words = [t if t.__class__ is str else (t.text if t.kind == "word" else None) for t in tokens]
     segments: list[Segment] = []
     context = start
     n = len(words)
@@ -178,7 +182,9 @@ def create(
         elif child.kind == "list":
             el, _ = ws.ensure_entry(element, node, child, seg.arg)
         elif child.kind == "leaf":
-            value = None if child.is_empty_type else secret_value(child, seg.arg, seg.token)
+            value = None if child.is_empty_type else seg.arg
+            if child.obfuscate9:
+                value = secret_value(child, value, seg.token)
             el = ws.set_leaf(element, node, child, value)
             leaves.append(el)
         else:
