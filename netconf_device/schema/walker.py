@@ -35,6 +35,7 @@ class Segment:
     arg: str | list[str] | None = None  # list key, leaf value, leaf-list values (None: not given)
     token: Token | str | None = None  # the keyword (or the value of a nokeyword node), for error positions
     inactive: tuple[str, ...] = ()  # leaf-list values marked "inactive:" inside [ ] (text format)
+    end: int = 0  # containers and list entries: index of the first token after the segment
 
 
 def parse_path(
@@ -82,7 +83,7 @@ def parse_path(
             i += 1
         kind = child.kind
         if kind == "container":
-            segments.append(Segment(child, None, tok))
+            segments.append(Segment(child, None, tok, (), base + i))
             context = child
             continue
         has_arg = i < n and words[i] is not None
@@ -92,8 +93,8 @@ def parse_path(
                     raise WalkError("missing argument", tokens[i] if i < n else tok, child.name)
                 segments.append(Segment(child, None, tok))
                 break
-            segments.append(Segment(child, words[i], tok))
             i += 1
+            segments.append(Segment(child, words[i - 1], tok, (), base + i))
             context = child
             continue
         if kind == "leaf":
@@ -202,44 +203,6 @@ def create(
     if first is None:
         first = (element, node)
     return Placed(first[0], first[1], element, node, leaves, elements)
-
-
-class PrefixCache:
-    """Elements reached by the previous ``set`` line, so the next one sharing its beginning
-    (``set security ike gateway gw1 ...`` five times) does not walk it again."""
-
-    def __init__(self) -> None:
-        self.context: object = None
-        self.chain: list[tuple[SchemaNode, object, etree._Element]] = []
-
-    def clear(self) -> None:
-        self.context = None
-        self.chain = []
-
-
-def create_cached(
-    ws: Workspace, cache: PrefixCache, context: object, element: etree._Element, node: SchemaNode,
-    segments: list[Segment],
-) -> Placed:
-    """``create`` that skips the segments it shares with the previous call in the same context."""
-    shared = 0
-    if cache.context is context:
-        chain = cache.chain
-        limit = min(len(chain), len(segments))
-        while shared < limit:
-            seg = segments[shared]
-            cached_node, cached_arg, _ = chain[shared]
-            if not seg.node.is_inner or cached_node is not seg.node or cached_arg != seg.arg:
-                break
-            shared += 1
-        if shared:
-            node, _, element = chain[shared - 1]
-    placed = create(ws, element, node, segments[shared:])
-    cache.context = context
-    cache.chain = cache.chain[:shared] + [
-        (seg.node, seg.arg, el) for seg, el in zip(segments[shared:], placed.elements, strict=True)
-    ]
-    return placed
 
 
 def find(
