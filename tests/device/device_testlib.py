@@ -341,4 +341,4 @@ def statistics(m, index: int | None = None) -> dict[str, int]:
     return {e.tag: int(e.text) for e in top.iter() if len(e) == 0 and (e.text or "").strip().isdigit()}
 
 
-__all__ = ["DeviceProcess", "Pair", "Vpn", "replace", "start_pair"]
+__all__ = ["PASSWORD", "USER", "DeviceProcess", "Pair", "Vpn", "replace", "start_pair"]
