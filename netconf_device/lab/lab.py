@@ -420,7 +420,7 @@ class Lab:
         for peer in topo.peers.values():
             ns = f"{NS_PREFIX}-{lab_id}-{peer.name}"
             tun = tun_name()
-            wires[peer.attach.node][peer.attach.ifd] = f"tun:{tun},netns={ns}"
+            wires[peer.attach.node][peer.attach.ifd] = f"tun:{tun},netns={ns},address={peer.address.with_prefixlen}"
             state["peers"][peer.name] = {"kind": peer.kind, "netns": ns, "tun": tun, "address": str(peer.address),
                                          "attach": str(peer.attach), "workdir": str(self._peer_workdir(peer.name, lab_id)),
                                          "pid": None}
@@ -432,7 +432,11 @@ class Lab:
                 ifname = tun_name()
                 record.update(kind="netns", netns=ns, ifname=ifname)
                 if host.attach.ifd is not None:
-                    wires[host.attach.node][host.attach.ifd] = f"tun:{ifname},netns={ns}"
+                    # the device configures the host side (addresses, default routes through the TUN),
+                    # again whenever it restarts and recreates the TUN
+                    options = [f"address={a.with_prefixlen}" for a in host.addresses]
+                    options += ["route=default" if g.version == 4 else "route=::/0" for g in host.gateways]
+                    wires[host.attach.node][host.attach.ifd] = ",".join([f"tun:{ifname}", f"netns={ns}", *options])
                 else:
                     record["ifname"] = "eth0"
                     record["peer_if"] = ifname
@@ -568,9 +572,7 @@ class Lab:
             time.sleep(0.05)
 
     def _configure_namespaces(self, only_device: str | None = None) -> None:
-        """Give the far side of each device TUN its address and routes (hosts) or its address (peers)."""
-        from netconf_device.interop import netns
-
+        """Wait until the far side of each device TUN is in its namespace (the device addresses it)."""
         for name, host in self._state["hosts"].items():
             spec = self.topology.hosts.get(name)
             if host["kind"] != "netns" or "peer_if" in host or spec is None:
@@ -578,15 +580,11 @@ class Lab:
             if only_device and spec.attach.node != only_device:
                 continue
             self._wait_link(host["netns"], host["ifname"], spec.attach.node)
-            self._address_host(name)
         for name, peer in self._state["peers"].items():
             spec = self.topology.peers[name]
             if only_device and spec.attach.node != only_device:
                 continue
             self._wait_link(peer["netns"], peer["tun"], spec.attach.node)
-            if spec.address.with_prefixlen not in netns.Netns(peer["netns"]).addresses(peer["tun"]):
-                netns.ip("addr", "add", spec.address.with_prefixlen, "dev", peer["tun"], netns=peer["netns"])
-            netns.ip("link", "set", peer["tun"], "up", netns=peer["netns"])
 
     def _start_peers(self, say: Callable[[str], None]) -> None:
         from netconf_device.lab.peers import start_charon

@@ -24,7 +24,7 @@ MODELS = ("MX304",)
 PEER_KINDS = ("strongswan",)
 
 #: Physical interfaces a wire can attach to (the MX304's Ethernet ports; xe-/ge- for other line cards).
-_IFD = re.compile(r"^(et|xe|ge)-\d{1,2}/\d{1,2}/\d{1,3}$")
+_IFD = re.compile(r"^(et|xe|ge)-\d{1,2}/\d{1,2}/\d{1,3}(:\d{1,2})?$|^(fxp0|em\d)$")
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,19}$")
 _PARAM = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -474,11 +474,12 @@ def _hosts(check: _Checker, top: _Mapping, devices: dict, peers: dict, used: dic
         if attach is not None:
             _claim(check, used, attach, m.line_of("attach"), f"{where}.attach", f"host {name}")
         addresses = []
-        for text, line in check.strings(m, "addresses", where) + check.strings(m, "address", where):
+        given = check.strings(m, "addresses", where) + check.strings(m, "address", where)
+        for text, line in given:
             iface = _interface(check, text, line, f"{where}.addresses")
             if iface is not None:
                 addresses.append(iface)
-        if not addresses:
+        if not given:
             check.error(m.line, where, "a host needs at least one address (addresses: [1.1.1.2/24])")
         gateways = []
         for text, line in check.strings(m, "gateway", where):
