@@ -384,7 +384,8 @@ class Lab:
             raise LabError(f"lab {self.name}: {exc}") from exc
         say(f"lab {self.name}: {len(self.topology.devices)} device(s) running after {time.monotonic() - started:.1f} s")
         if wait:
-            self.wait_tunnels(timeout=max(1.0, timeout - (time.monotonic() - started)), progress=progress)
+            self.wait_tunnels(timeout=max(1.0, timeout - (time.monotonic() - started)), progress=progress,
+                              since=started)
         return self.status(tunnels=wait)
 
     def _prepare(self) -> None:
@@ -597,7 +598,7 @@ class Lab:
 
     # --- waiting for tunnels
     def wait_tunnels(self, timeout: float = 60.0, progress: Callable[[str], None] | None = None,
-                     interval: float = 0.25) -> dict[str, query.TunnelSummary]:
+                     interval: float = 0.25, *, since: float | None = None) -> dict[str, query.TunnelSummary]:
         """Poll every device over NETCONF until all configured tunnels are up; the last summaries.
 
         Raises ``TunnelsNotUp`` naming each missing tunnel and why (its IKE SA state) after ``timeout``.
@@ -610,6 +611,7 @@ class Lab:
         vpns: dict[str, list] = {}
         summaries: dict[str, query.TunnelSummary] = {}
         last_line = ""
+        final = False  # the last round also asks why tunnels are down
 
         def poll(name: str) -> query.TunnelSummary:
             try:
@@ -618,7 +620,7 @@ class Lab:
                     conns[name] = query.connect(record["listen"], record["port"], record["user"], record["password"])
                 if name not in vpns:
                     vpns[name] = query.configured_vpns(conns[name])
-                return query.tunnel_summary(conns[name], vpns[name])
+                return query.tunnel_summary(conns[name], vpns[name], reasons=final)
             except Exception as exc:  # keep polling: the device may still be applying its configuration
                 conn = conns.pop(name, None)
                 if conn is not None:
@@ -642,16 +644,20 @@ class Lab:
                         last_line = line
                     if done:
                         return summaries
+                    if final:
+                        elapsed = time.monotonic() - (since if since is not None else started)
+                        raise TunnelsNotUp(self._not_up_message(summaries, elapsed), summaries)
                     if time.monotonic() > deadline:
-                        raise TunnelsNotUp(self._not_up_message(summaries, timeout), summaries)
+                        final = True
+                        continue
                     # poll no faster than the devices answer (2000 tunnels make big replies)
                     time.sleep(max(interval, time.monotonic() - round_started))
         finally:
             for conn in conns.values():
                 _close_quietly(conn)
 
-    def _not_up_message(self, summaries: dict[str, query.TunnelSummary], timeout: float) -> str:
-        lines = [f"lab {self.name}: not all tunnels are up after {timeout:.0f} s:"]
+    def _not_up_message(self, summaries: dict[str, query.TunnelSummary], elapsed: float) -> str:
+        lines = [f"lab {self.name}: not all tunnels are up after {elapsed:.0f} s:"]
         for name, summary in summaries.items():
             if summary.error is not None:
                 lines.append(f"  {name}: could not read its state over NETCONF: {summary.error}")

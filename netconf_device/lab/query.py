@@ -134,8 +134,9 @@ def tunnel_index(bind_interface: str | None) -> int | None:
     return None
 
 
-def tunnel_summary(conn, vpns=None) -> TunnelSummary:
-    """Tunnels up/total and the IKE SA states of one device. ``vpns``: a cached ``configured_vpns``."""
+def tunnel_summary(conn, vpns=None, *, reasons: bool = True) -> TunnelSummary:
+    """Tunnels up/total and the IKE SA states of one device. ``vpns``: a cached ``configured_vpns``;
+    ``reasons``: also ask the device why each missing tunnel is down (a bigger reply)."""
     if vpns is None:
         vpns = configured_vpns(conn)
     ipsec = rpc(conn, "<get-security-associations-information/>")
@@ -158,32 +159,46 @@ def tunnel_summary(conn, vpns=None) -> TunnelSummary:
             ike_up += 1
         if ike_states.get(remote) != "UP":
             ike_states[remote] = state
-    reasons = _down_reasons(conn) if len(up_indexes) < len(vpns) else {}
+    down_reasons = _down_reasons(conn) if reasons and len(up_indexes) < len(vpns) else {}
     states = []
     for name, bind, gateway, addresses in vpns:
         index = tunnel_index(bind)
         ike_state = next((ike_states[a] for a in addresses if a in ike_states), None)
         states.append(VpnState(name, bind, index, gateway, addresses, index in up_indexes, ike_state,
-                               reasons.get(index) if index is not None else None))
+                               down_reasons.get(index) if index is not None else None))
     return TunnelSummary(total=len(vpns), up=sum(s.up for s in states), ike_up=ike_up, ike_total=ike_total,
                          vpns=tuple(states))
 
 
 def _down_reasons(conn) -> dict[int, str]:
-    """Tunnel index -> the device's down reason (``show security ipsec inactive-tunnels``), if it has any."""
+    """Tunnel index -> the device's down reason (``show security ipsec inactive-tunnels detail``): the
+    reason code and the newest tunnel events, e.g. ``AUTHENTICATION_FAILED (Negotiation failed with error
+    code AUTHENTICATION_FAILED received from peer; IKE SA negotiation failed: AUTHENTICATION_FAILED:
+    pre-shared key mismatch)``."""
     try:
-        reply = rpc(conn, "<get-inactive-tunnels/>")
-    except (RpcFailed, Exception) as exc:  # older devices do not have it: the reason is optional
+        reply = rpc(conn, "<get-inactive-tunnels><detail/></get-inactive-tunnels>")
+    except Exception as exc:  # a device without the command: the reason is optional
         log.debug("get-inactive-tunnels: %s", exc)
         return {}
     reasons = {}
-    for element in reply.iter():
-        if not isinstance(element.tag, str):
+    for sa in children(reply, "ipsec-security-associations"):
+        index = text_of(sa, "sa-tunnel-index")
+        if not index.isdigit():
             continue
-        index = text_of(element, "sa-tunnel-index") or text_of(element, "tunnel-index")
-        reason = text_of(element, "sa-tunnel-down-reason") or text_of(element, "tunnel-down-reason")
-        if index.isdigit() and reason:
-            reasons[int(index)] = reason
+        reason = text_of(sa, "sa-tunnel-down-reason")
+        events, time_text = [], None
+        for element in sa:  # (time, event, count) triples; the newest come first
+            name = _local(element)
+            if name == "sa-tunnel-event-time":
+                time_text = (element.text or "").strip()
+            elif name == "sa-tunnel-event":
+                events.append((time_text, (element.text or "").strip()))
+        newest = [text for when, text in events if when == events[0][0]] if events else []
+        detail = "; ".join(dict.fromkeys(newest))
+        if reason and detail:
+            reasons[int(index)] = f"{reason} ({detail})"
+        elif reason or detail:
+            reasons[int(index)] = reason or detail
     return reasons
 
 
