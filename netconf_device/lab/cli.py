@@ -348,6 +348,9 @@ def _icmp_error_text(packet: bytes, ip) -> str:
 def cmd_down(args: argparse.Namespace) -> int:
     from netconf_device.lab import Lab, LabError
 
+    if not args.lab and not args.state_dir and not _running_state_dirs():
+        _say(f"no lab is up here (nothing in ./{STATE_ROOT})")
+        return 0  # down is idempotent
     try:
         state_dir = _state_dir_for(args.lab, args.state_dir)
     except _Usage as exc:
