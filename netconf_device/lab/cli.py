@@ -46,6 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ping.add_argument("-i", "--interval", type=float, default=0.5, help="seconds between requests (default 0.5)")
     ping.add_argument("-W", "--timeout", type=float, default=1.0, help="seconds to wait for each reply")
     ping.add_argument("-s", "--size", type=int, default=56, help="payload bytes (default 56)")
+    ping.add_argument("-I", "--source", help="source address (one of the host's; default its first)")
     ping.add_argument("--lab", help="lab directory or name (default: the lab that has this host)")
     ping.add_argument("--state-dir", help="lab state directory")
     ping.set_defaults(func=cmd_ping)
@@ -129,11 +130,11 @@ def cmd_up(args: argparse.Namespace) -> int:
         lab.down()
         return _fail("interrupted; the lab was stopped", 130)
     elapsed = time.monotonic() - started
-    total = sum(d.tunnels.total for d in status.devices if d.tunnels)
     if args.no_wait:
         _say(f"lab {lab.name} is up ({elapsed:.1f} s); tunnels are being negotiated")
     else:
-        _say(f"lab {lab.name} is up: all {total} tunnel(s) up after {elapsed:.1f} s")
+        counts = ", ".join(f"{d.name} {d.tunnels.up}/{d.tunnels.total}" for d in status.devices if d.tunnels)
+        _say(f"lab {lab.name} is up: all tunnels up after {elapsed:.1f} s ({counts})")
     _print_logins(status)
     emulated = [h for h in status.hosts if h.kind == "emulated"]
     if status.hosts:
@@ -170,7 +171,8 @@ def _print_logins(status) -> None:
         for h in status.hosts:
             gateway = f" via {', '.join(h.gateways)}" if h.gateways else ""
             kind = "emulated" if h.kind == "emulated" else f"namespace {h.endpoint}"
-            rows.append([h.name, ", ".join(h.addresses), f"{h.attach}{gateway}", kind])
+            rows.append([h.name, ", ".join(h.addresses + [f"{n} (all)" for n in h.owns]), f"{h.attach}{gateway}",
+                         kind])
         for line in _table(rows):
             _say(line)
 
@@ -196,7 +198,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     for d in status.devices:
         pid = f"{d.pid} (running)" if d.alive else f"{d.pid or '-'} (not running)"
         if d.tunnels is not None:
-            tunnels, ike = f"{d.tunnels.up}/{d.tunnels.total}", f"{d.tunnels.ike_up}/{d.tunnels.ike_total}"
+            tunnels = f"{d.tunnels.up}/{d.tunnels.total}"
+            ike = "?" if d.tunnels.ike_up is None else f"{d.tunnels.ike_up}/{d.tunnels.ike_total}"
             for vpn in d.tunnels.down[:5]:
                 notes.append(f"  {d.name}: {vpn.name} ({vpn.bind_interface or 'no st0'}) is down: {vpn.why()}")
             if len(d.tunnels.down) > 5:
@@ -215,7 +218,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         for h in status.hosts:
             gateway = f" via {', '.join(h.gateways)}" if h.gateways else ""
             endpoint = f"emulated, UDP {h.endpoint}" if h.kind == "emulated" else f"namespace {h.endpoint}"
-            rows.append([h.name, ", ".join(h.addresses), f"{h.attach}{gateway}", endpoint])
+            rows.append([h.name, ", ".join(h.addresses + [f"{n} (all)" for n in h.owns]), f"{h.attach}{gateway}",
+                         endpoint])
         for line in _table(rows):
             _say(line)
     if status.peers:
@@ -241,7 +245,7 @@ def _status_json(status) -> dict:
                      "pid": d.pid, "alive": d.alive, "tunnels": tunnels(d.tunnels), "error": d.error}
                     for d in status.devices],
         "hosts": [{"name": h.name, "kind": h.kind, "attach": h.attach, "addresses": h.addresses,
-                   "gateways": h.gateways, "endpoint": h.endpoint} for h in status.hosts],
+                   "gateways": h.gateways, "owns": h.owns, "endpoint": h.endpoint} for h in status.hosts],
         "peers": [{"name": p.name, "kind": p.kind, "netns": p.netns, "pid": p.pid, "alive": p.alive,
                    "ike_up": p.ike_up, "children_up": p.children_up, "error": p.error} for p in status.peers],
     }
@@ -267,10 +271,10 @@ def cmd_ping(args: argparse.Namespace) -> int:
 
             result = lab._with_emulated(lambda: netns_ping(host.netns, args.address, count=args.count,
                                                            interval=args.interval, timeout=args.timeout,
-                                                           size=args.size, echo=_say))
+                                                           size=args.size, source=args.source, echo=_say))
             return 0 if result.received else 1
         return _emulated_ping(lab, args)
-    except HostsBusy as exc:
+    except (HostsBusy, ValueError) as exc:
         return _fail(str(exc))
     finally:
         lab.release_hosts()
@@ -303,12 +307,13 @@ def _emulated_ping(lab, args: argparse.Namespace) -> int:
 
     runner = lab.hosts_runner()
     host = lab.host(args.host)
-    source = host.addresses[0].split("/")[0]
+    source = args.source or host.addresses[0].split("/")[0]
     _say(f"PING {args.address} from {args.host} ({source}): {args.size} data bytes")
     sent = received = 0
     rtts = []
     for sequence in range(1, args.count + 1):
-        result = runner.ping(args.host, args.address, count=1, timeout=args.timeout, size=args.size)
+        result = runner.ping(args.host, args.address, count=1, timeout=args.timeout, size=args.size,
+                             source=args.source)
         sent += 1
         if result.received:
             received += 1

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import ipaddress
 import re
 import subprocess
 import threading
@@ -22,6 +23,41 @@ from dataclasses import dataclass, field
 
 from netconf_device.pfe.wires.host import Host, PingResult
 from netconf_device.pfe.wires.udp import UdpWire
+
+
+class LabEmulatedHost(Host):
+    """A ``Host`` whose pings and datagrams may leave from any of its addresses (``source``)."""
+
+    def __init__(self, wire, addresses, *, name: str = "host") -> None:
+        super().__init__(wire, addresses, name=name)
+        self._mine = set(self.addresses)
+        self._source: ipaddress.IPv4Address | ipaddress.IPv6Address | None = None
+
+    def _use_source(self, source: str | None) -> None:
+        address = ipaddress.ip_address(source) if source else None
+        if address is not None and address not in self._mine:
+            raise ValueError(f"{source} is not an address of host {self.name}")
+        self._source = address
+
+    def address(self, version: int):
+        if self._source is not None and self._source.version == version:
+            return self._source
+        return super().address(version)
+
+    async def ping_from(self, source: str | None, dst: str, **kwargs) -> PingResult:
+        """``ping`` with ``source`` as the source address (None: the host's first address)."""
+        self._use_source(source)
+        try:
+            return await self.ping(dst, **kwargs)
+        finally:
+            self._source = None
+
+    def send_udp_from(self, source: str | None, dst: str, dport: int, payload: bytes, **kwargs) -> bytes:
+        self._use_source(source)
+        try:
+            return self.send_udp(dst, dport, payload, **kwargs)
+        finally:
+            self._source = None
 
 
 class HostsBusy(RuntimeError):
@@ -34,6 +70,7 @@ class EmulatedEndpoint:
     addresses: tuple[str, ...]
     local: tuple[str, int]  # the host's UDP port (reserved by the lab)
     remote: tuple[str, int]  # the device interface's UDP port
+    owns: tuple[str, ...] = ()  # networks whose every address is the host's too
 
 
 class EmulatedHosts:
@@ -44,7 +81,7 @@ class EmulatedHosts:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="lab-hosts", daemon=True)
         self._thread.start()
-        self.hosts: dict[str, Host] = {}
+        self.hosts: dict[str, LabEmulatedHost] = {}
         self._wires: list[UdpWire] = []
         try:
             self._call(self._open())
@@ -66,17 +103,19 @@ class EmulatedHosts:
                                     "is in use (another `lab ping` or a test is sending from this lab's hosts)") from None
                 raise
             self._wires.append(wire)
-            self.hosts[endpoint.name] = Host(wire, endpoint.addresses, name=endpoint.name)
+            owned = [str(a) for net in endpoint.owns for a in ipaddress.ip_network(net)]
+            self.hosts[endpoint.name] = LabEmulatedHost(wire, list(endpoint.addresses) + owned, name=endpoint.name)
 
     def ping(self, host: str, address: str, *, count: int = 3, interval: float = 0.2, timeout: float = 1.0,
-             size: int = 56, ttl: int = 64) -> PingResult:
-        return self._call(self.hosts[host].ping(address, count=count, interval=interval, timeout=timeout, size=size,
-                                                ttl=ttl))
+             size: int = 56, ttl: int = 64, source: str | None = None) -> PingResult:
+        return self._call(self.hosts[host].ping_from(source, address, count=count, interval=interval,
+                                                     timeout=timeout, size=size, ttl=ttl))
 
     def send_udp(self, host: str, address: str, port: int, payload: bytes, *, sport: int = 40000,
-                 dont_fragment: bool = False) -> bytes:
+                 dont_fragment: bool = False, source: str | None = None) -> bytes:
         async def send() -> bytes:
-            return self.hosts[host].send_udp(address, port, payload, sport=sport, dont_fragment=dont_fragment)
+            return self.hosts[host].send_udp_from(source, address, port, payload, sport=sport,
+                                                  dont_fragment=dont_fragment)
 
         return self._call(send())
 
@@ -126,10 +165,10 @@ class CommandPing:
 
 
 def netns_ping(netns: str, address: str, *, count: int = 3, interval: float = 0.2, timeout: float = 1.0,
-               size: int = 56, echo: Callable[[str], None] | None = None) -> CommandPing:
+               size: int = 56, source: str | None = None, echo: Callable[[str], None] | None = None) -> CommandPing:
     """Run ``ping`` inside ``netns``; stream its lines to ``echo`` when given."""
     argv = ["ip", "netns", "exec", netns, "ping", "-n", "-c", str(count), "-i", f"{max(interval, 0.002):g}",
-            "-W", f"{max(timeout, 0.1):g}", "-s", str(size), address]
+            "-W", f"{max(timeout, 0.1):g}", "-s", str(size), *(["-I", source] if source else []), address]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []
     assert proc.stdout is not None

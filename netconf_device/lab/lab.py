@@ -76,6 +76,7 @@ class HostStatus:
     addresses: list[str]
     gateways: list[str]
     endpoint: str  # "127.0.0.1:PORT" (emulated) or the namespace name
+    owns: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -232,20 +233,24 @@ class LabHost:
     def addresses(self) -> list[str]:
         return list(self._record()["addresses"])
 
-    def ping(self, address: str, count: int = 3, *, interval: float = 0.2, timeout: float = 1.0, size: int = 56):
-        """Ping ``address`` from this host: a ``PingResult`` (sent, received, rtts, loss, errors)."""
+    def ping(self, address: str, count: int = 3, *, interval: float = 0.2, timeout: float = 1.0, size: int = 56,
+             source: str | None = None):
+        """Ping ``address`` from this host: a ``PingResult`` (sent, received, rtts, loss, errors).
+
+        ``source``: one of the host's addresses (or of its ``owns`` networks); default its first address.
+        """
         if self.kind == "netns":
             return self._lab._with_emulated(lambda: netns_ping(self.netns, address, count=count, interval=interval,
-                                                               timeout=timeout, size=size))
+                                                               timeout=timeout, size=size, source=source))
         return self._lab.hosts_runner().ping(self.name, address, count=count, interval=interval, timeout=timeout,
-                                             size=size)
+                                             size=size, source=source)
 
     def send_udp(self, address: str, port: int, payload: bytes, *, sport: int = 40000,
-                 dont_fragment: bool = False) -> bytes:
+                 dont_fragment: bool = False, source: str | None = None) -> bytes:
         """Send one UDP datagram (emulated hosts); returns the IP packet sent."""
         self._require_emulated()
         return self._lab.hosts_runner().send_udp(self.name, address, port, payload, sport=sport,
-                                                 dont_fragment=dont_fragment)
+                                                 dont_fragment=dont_fragment, source=source)
 
     def wait_received(self, timeout: float = 1.0) -> bytes | None:
         """The next IP packet this (emulated) host received that was not a ping reply, or None."""
@@ -383,10 +388,13 @@ class Lab:
                 raise
             raise LabError(f"lab {self.name}: {exc}") from exc
         say(f"lab {self.name}: {len(self.topology.devices)} device(s) running after {time.monotonic() - started:.1f} s")
+        status = self.status(tunnels=False)
         if wait:
-            self.wait_tunnels(timeout=max(1.0, timeout - (time.monotonic() - started)), progress=progress,
-                              since=started)
-        return self.status(tunnels=wait)
+            summaries = self.wait_tunnels(timeout=max(1.0, timeout - (time.monotonic() - started)),
+                                          progress=progress, since=started)
+            for device in status.devices:
+                device.tunnels = summaries.get(device.name)
+        return status
 
     def _prepare(self) -> None:
         """Directories, port reservations, namespace names and wires, recorded before anything starts."""
@@ -427,7 +435,8 @@ class Lab:
                                          "pid": None}
         for host in topo.hosts.values():
             record: dict[str, Any] = {"attach": str(host.attach), "addresses": [str(a) for a in host.addresses],
-                                      "gateways": [str(g) for g in host.gateways]}
+                                      "gateways": [str(g) for g in host.gateways],
+                                      "owns": [str(n) for n in host.owns]}
             if host.netns:
                 ns = f"{NS_PREFIX}-{lab_id}-{host.name}"
                 ifname = tun_name()
@@ -497,7 +506,7 @@ class Lab:
             port=record.get("port") or 0, listen=record["listen"], state_dir=Path(record["state_dir"]),
             hostname=name, model=record["model"], user=record["user"], password=record["password"],
             config=Path(record["config"]) if record.get("config") else None, wires=record["wires"],
-            log_level="info" if spec is None or len(self.topology.devices) < 10 else "warning")
+            log_level=spec.log_level if spec is not None else "info")
 
     def _start_all_devices(self, say: Callable[[str], None]) -> None:
         """Create the namespaces the wires need, start every device, wait until each one listens."""
@@ -534,6 +543,10 @@ class Lab:
             self._state["namespaces"].append(name)
             self._save()
             netns.Netns.create(name)
+        for host in self._state["hosts"].values():
+            for network in host.get("owns", []) if host["kind"] == "netns" else []:
+                # "AnyIP": every address of the network is local, so the host answers and can ping from it
+                netns.ip("route", "add", "local", network, "dev", "lo", netns=host["netns"])
         for peer in self._state["peers"].values():
             netns.Netns(peer["netns"]).sysctl("net.ipv4.ip_forward", 1)
         # hosts behind an external peer: a veth from the peer's namespace to the host's
@@ -612,6 +625,7 @@ class Lab:
         summaries: dict[str, query.TunnelSummary] = {}
         last_line = ""
         final = False  # the last round also asks why tunnels are down
+        slow: set[str] = set()
 
         def poll(name: str) -> query.TunnelSummary:
             try:
@@ -620,6 +634,11 @@ class Lab:
                     conns[name] = query.connect(record["listen"], record["port"], record["user"], record["password"])
                 if name not in vpns:
                     vpns[name] = query.configured_vpns(conns[name])
+                if not final and name not in slow:
+                    try:
+                        return query.quick_summary(conns[name], len(vpns[name]))
+                    except query.RpcFailed:
+                        slow.add(name)  # a device without inactive-tunnels: read the SA listing
                 return query.tunnel_summary(conns[name], vpns[name], reasons=final)
             except Exception as exc:  # keep polling: the device may still be applying its configuration
                 conn = conns.pop(name, None)
@@ -665,7 +684,8 @@ class Lab:
             if summary.up == summary.total:
                 continue
             lines.append(f"  {name}: {summary.up}/{summary.total} tunnels up, IKE SAs up {summary.ike_up}/"
-                         f"{summary.ike_total}")
+                         f"{summary.ike_total}" if summary.ike_up is not None else
+                         f"  {name}: {summary.up}/{summary.total} tunnels up")
             down = summary.down
             for vpn in down[:10]:
                 lines.append(f"    {vpn.name} ({vpn.bind_interface or 'no st0'}): {vpn.why()}")
@@ -701,7 +721,7 @@ class Lab:
         for name, host in state["hosts"].items():
             endpoint = f"{host['local'][0]}:{host['local'][1]}" if host["kind"] == "emulated" else host["netns"]
             result.hosts.append(HostStatus(name, host["kind"], host["attach"], host["addresses"], host["gateways"],
-                                           endpoint))
+                                           endpoint, list(host.get("owns", []))))
         for name, peer in state["peers"].items():
             result.peers.append(self._peer_status(name, peer, tunnels))
         return result
@@ -746,7 +766,8 @@ class Lab:
         """The emulated hosts of this lab, bound in this process until ``release_hosts()`` or ``down()``."""
         if self._hosts is None:
             state = self._require_state()
-            endpoints = [EmulatedEndpoint(name, tuple(h["addresses"]), tuple(h["local"]), tuple(h["remote"]))
+            endpoints = [EmulatedEndpoint(name, tuple(h["addresses"]), tuple(h["local"]), tuple(h["remote"]),
+                                          tuple(h.get("owns", ())))
                          for name, h in state["hosts"].items() if h["kind"] == "emulated"]
             self._hosts = EmulatedHosts(endpoints)
         return self._hosts
@@ -768,9 +789,9 @@ class Lab:
             self.release_hosts()
 
     def ping(self, host: str, address: str, count: int = 3, *, interval: float = 0.2, timeout: float = 1.0,
-             size: int = 56) -> Any:
+             size: int = 56, source: str | None = None) -> Any:
         """Ping ``address`` from ``host``; a result with ``sent``, ``received``, ``loss``, ``rtts``."""
-        return self.host(host).ping(address, count, interval=interval, timeout=timeout, size=size)
+        return self.host(host).ping(address, count, interval=interval, timeout=timeout, size=size, source=source)
 
     # --- one device's process
     def _stop_device(self, name: str, *, sig: int | None = None, timeout: float = 10.0) -> None:

@@ -96,8 +96,8 @@ class VpnState:
 class TunnelSummary:
     total: int
     up: int
-    ike_up: int
-    ike_total: int
+    ike_up: int | None  # None: not asked (the quick count while waiting)
+    ike_total: int | None
     vpns: tuple[VpnState, ...] = field(default=(), repr=False)
     error: str | None = None  # set when the device could not answer (e.g. an RPC it does not support)
 
@@ -168,6 +168,18 @@ def tunnel_summary(conn, vpns=None, *, reasons: bool = True) -> TunnelSummary:
                                down_reasons.get(index) if index is not None else None))
     return TunnelSummary(total=len(vpns), up=sum(s.up for s in states), ike_up=ike_up, ike_total=ike_total,
                          vpns=tuple(states))
+
+
+def quick_summary(conn, total: int) -> TunnelSummary:
+    """Tunnels up/total from ``show security ipsec inactive-tunnels``: a reply that shrinks as tunnels come
+    up (the full SA listing of 2000 tunnels costs the device a second per poll, slowing what it measures)."""
+    reply = rpc(conn, "<get-inactive-tunnels/>")
+    counts = children(reply, "total-inactive-tunnels")
+    if counts and (counts[0].text or "").strip().isdigit():
+        inactive = int(counts[0].text.strip())
+    else:
+        inactive = len(children(reply, "ipsec-security-associations"))
+    return TunnelSummary(total=total, up=max(0, total - inactive), ike_up=None, ike_total=None)
 
 
 def _down_reasons(conn) -> dict[int, str]:

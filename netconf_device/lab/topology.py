@@ -22,6 +22,8 @@ DEFAULT_USER = "lab"
 DEFAULT_PASSWORD = "lab123"
 MODELS = ("MX304",)
 PEER_KINDS = ("strongswan",)
+LOG_LEVELS = ("debug", "info", "warning", "error")
+MAX_OWNED = 65536  # addresses a host may own through `owns` (an emulated host keeps them in a set)
 
 #: Physical interfaces a wire can attach to (the MX304's Ethernet ports; xe-/ge- for other line cards).
 _IFD = re.compile(r"^(et|xe|ge)-\d{1,2}/\d{1,2}/\d{1,3}(:\d{1,2})?$|^(fxp0|em\d)$")
@@ -65,6 +67,7 @@ class DeviceSpec:
     port: int | None = None  # fixed NETCONF port; None: any free port
     user: str = DEFAULT_USER
     password: str = field(default=DEFAULT_PASSWORD, repr=False)
+    log_level: str = "info"
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,9 @@ class HostSpec:
     addresses: tuple[ipaddress.IPv4Interface | ipaddress.IPv6Interface, ...]
     gateways: tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, ...] = ()  # one per address family
     netns: bool = False
+    # networks the host answers for in full, besides its addresses (e.g. the inner addresses of many
+    # tunnels); a ping can use any of them as its source
+    owns: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -129,7 +135,7 @@ class Topology:
 
     def with_netns_hosts(self) -> Topology:
         """The same lab with every host in a network namespace (``lab up --netns-hosts``)."""
-        hosts = {n: HostSpec(h.name, h.attach, h.addresses, h.gateways, True) for n, h in self.hosts.items()}
+        hosts = {n: HostSpec(h.name, h.attach, h.addresses, h.gateways, True, h.owns) for n, h in self.hosts.items()}
         return Topology(self.name, self.directory, self.file, self.description, dict(self.params),
                         dict(self.devices), hosts, self.links, dict(self.peers))
 
@@ -316,7 +322,7 @@ def load_topology(path: str | Path, params: dict[str, str] | None = None) -> Top
                                   f"(declared: {', '.join(merged_params) or 'none'})")
         merged_params[key] = str(value)
     defaults = check.mapping(top.get("defaults"), top.line_of("defaults"), "defaults",
-                             ("model", "user", "password")) or _Mapping()
+                             ("model", "user", "password", "log_level")) or _Mapping()
     devices = _devices(check, top, defaults, file.parent, merged_params)
     used: dict[tuple[str, str], str] = {}  # (device, ifd) -> who uses it
     peers = _peers(check, top, devices, used)
@@ -377,10 +383,12 @@ def _devices(check: _Checker, top: _Mapping, defaults: _Mapping, lab_dir: Path,
     default_model = check.string(defaults, "model", "defaults", DEFAULT_MODEL)
     default_user = check.string(defaults, "user", "defaults", DEFAULT_USER)
     default_password = check.string(defaults, "password", "defaults", DEFAULT_PASSWORD)
+    default_log_level = check.string(defaults, "log_level", "defaults", "info")
     devices = {}
     for name, raw in section.items():
         where = f"devices.{name}"
-        m = check.mapping(raw, section.line_of(name), where, ("model", "config", "port", "user", "password"))
+        m = check.mapping(raw, section.line_of(name), where, ("model", "config", "port", "user", "password",
+                                                               "log_level"))
         if m is None:
             continue
         model = (check.string(m, "model", where, default_model) or DEFAULT_MODEL).upper()
@@ -392,7 +400,11 @@ def _devices(check: _Checker, top: _Mapping, defaults: _Mapping, lab_dir: Path,
         password = check.string(m, "password", where, default_password) or DEFAULT_PASSWORD
         if ":" in user or not user.strip():
             check.error(m.line_of("user"), f"{where}.user", f"{user!r} is not a valid login name")
-        devices[name] = DeviceSpec(name, config, model, port, user, password)
+        log_level = check.string(m, "log_level", where, default_log_level) or "info"
+        if log_level not in LOG_LEVELS:
+            check.error(m.line_of("log_level"), f"{where}.log_level", f"{log_level!r}: one of {', '.join(LOG_LEVELS)}")
+            log_level = "info"
+        devices[name] = DeviceSpec(name, config, model, port, user, password, log_level)
     return devices
 
 
@@ -465,8 +477,8 @@ def _hosts(check: _Checker, top: _Mapping, devices: dict, peers: dict, used: dic
     hosts = {}
     for name, raw in section.items():
         where = f"hosts.{name}"
-        m = check.mapping(raw, section.line_of(name), where, ("attach", "addresses", "address", "gateway", "netns"),
-                          required=("attach",))
+        m = check.mapping(raw, section.line_of(name), where, ("attach", "addresses", "address", "gateway", "netns",
+                                                               "owns"), required=("attach",))
         if m is None or "attach" not in m:
             continue
         attach_text = check.string(m, "attach", where) or ""
@@ -492,6 +504,17 @@ def _hosts(check: _Checker, top: _Mapping, devices: dict, peers: dict, used: dic
                 nets = ", ".join(str(a) for a in addresses)
                 check.error(line, f"{where}.gateway", f"{gateway} is not in any of the host's subnets ({nets})")
             gateways.append(gateway)
+        owns = []
+        for text, line in check.strings(m, "owns", where):
+            try:
+                network = ipaddress.ip_network(text)
+            except ValueError:
+                check.error(line, f"{where}.owns", f"{text!r} is not a network (e.g. 10.1.0.0/21)")
+                continue
+            if network.num_addresses > MAX_OWNED:
+                check.error(line, f"{where}.owns", f"{network} has more than {MAX_OWNED} addresses")
+                continue
+            owns.append(network)
         netns = check.boolean(m, "netns", where, False)
         if attach is not None and attach.ifd is None:
             netns = True  # behind an external peer: a namespace on a veth to the peer's namespace
@@ -499,7 +522,8 @@ def _hosts(check: _Checker, top: _Mapping, devices: dict, peers: dict, used: dic
             if peer.lan is None:
                 check.error(m.line_of("attach"), f"{where}.attach",
                             f"peer {attach.node} has no 'lan' address for hosts to attach to")
-        hosts[name] = HostSpec(name, attach or Endpoint("?", None), tuple(addresses), tuple(gateways), netns)
+        hosts[name] = HostSpec(name, attach or Endpoint("?", None), tuple(addresses), tuple(gateways), netns,
+                               tuple(owns))
     return hosts
 
 

@@ -48,7 +48,7 @@ def esp_counters(lab: Lab) -> dict[str, tuple[int, int]]:
 def test_lab_mx304_p2p_cli_up_status_ping_down(tmp_path):
     up = cli("up", str(SEED_LAB), "--timeout", "90", cwd=tmp_path)
     assert up.returncode == 0, up.stdout + up.stderr
-    assert "lab mx304-p2p is up: all 2 tunnel(s) up" in up.stdout
+    assert "lab mx304-p2p is up: all tunnels up after" in up.stdout and "(peer1 1/1, peer2 1/1)" in up.stdout
     logins = dict(re.findall(r"^\s+(peer[12])\s+127\.0\.0\.1:(\d+)\s+lab / lab123\s", up.stdout, re.M))
     assert set(logins) == {"peer1", "peer2"}, up.stdout
     state_dir = tmp_path / ".lab-state" / "mx304-p2p"
