@@ -35,7 +35,8 @@ IPV6_RECVPKTINFO = getattr(socket, "IPV6_RECVPKTINFO", 49)
 IPV6_PKTINFO = getattr(socket, "IPV6_PKTINFO", 50)
 NON_ESP_MARKER = b"\x00\x00\x00\x00"
 _CMSG_SPACE = socket.CMSG_SPACE(32)
-_RECV_BATCH = 256  # datagrams read per wakeup before the engine's output is flushed
+_RECV_BATCH = 256  # datagrams read per wakeup
+_FLUSH_EVERY = 8  # send our answers after this many datagrams, so the peer never waits for a whole batch
 _RCVBUF = 4 * 1024 * 1024
 
 
@@ -142,7 +143,9 @@ class UdpTransport(Transport):
         return sorted({k[2] for k in self.sockets})
 
     def _readable(self, s: socket.socket, family: int, port: int) -> None:
-        for _ in range(_RECV_BATCH):
+        for i in range(1, _RECV_BATCH + 1):
+            if i % _FLUSH_EVERY == 0:
+                self.on_batch_done()
             try:
                 data, anc, _flags, src = s.recvmsg(65535, _CMSG_SPACE)
             except (BlockingIOError, InterruptedError):

@@ -183,6 +183,7 @@ def _match(mine: m.Proposal, theirs: m.Proposal, ignore_dh: bool) -> list[m.Tran
     types = {t.type for t in mine.transforms} | {t.type for t in theirs.transforms}
     if ignore_dh:
         types.discard(m.TT_DH)
+    their_keys = {(t.type, t.id, t.key_length) for t in theirs.transforms}
     chosen: list[m.Transform] = []
     for ttype in sorted(types):
         my_list = [t for t in mine.transforms if t.type == ttype]
@@ -198,7 +199,7 @@ def _match(mine: m.Proposal, theirs: m.Proposal, ignore_dh: bool) -> list[m.Tran
             if none_id is not None and any(t.id == none_id for t in my_list):
                 continue
             return None
-        pick = next((t for t in my_list if _supported(t) and any(t == o for o in their_list)), None)
+        pick = next((t for t in my_list if (t.type, t.id, t.key_length) in their_keys and _supported(t)), None)
         if pick is None:
             return None
         chosen.append(pick)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 
 from . import message as m
@@ -19,8 +20,14 @@ def from_network(net) -> m.TrafficSelector:
 def to_networks(selectors: list[m.TrafficSelector]) -> tuple:
     nets: list = []
     for ts in selectors:
-        nets.extend(ipaddress.summarize_address_range(ts.start, ts.end))
+        nets.extend(_range_networks(ts.start, ts.end))
     return tuple(nets)
+
+
+@functools.lru_cache(maxsize=8192)
+def _range_networks(start, end) -> tuple:
+    """The CIDR blocks covering start..end (usually one: selectors come from configured prefixes)."""
+    return tuple(ipaddress.summarize_address_range(start, end))
 
 
 def intersect(a: m.TrafficSelector, b: m.TrafficSelector) -> m.TrafficSelector | None:

@@ -123,9 +123,7 @@ def snapshot_ike(engine: Engine, sa: IkeSa, now: float) -> IkeSaSnapshot:
         initiator_cookie=sa.spi_i.hex(),
         responder_cookie=sa.spi_r.hex(),
         exchange_type="IKEv2",
-        authentication_method=auth.METHOD_DISPLAY.get(sa.local_auth_method or sa.remote_auth_method,
-                                                      "Pre-shared-keys" if gw is None or gw.uses_psk
-                                                      else "RSA-signatures"),
+        authentication_method=_method_display(gw, sa),
         local_address=str(sa.local_addr),
         local_port=sa.local_port,
         remote_address=str(sa.remote_addr),
@@ -160,6 +158,23 @@ def snapshot_ike(engine: Engine, sa: IkeSa, now: float) -> IkeSaSnapshot:
                                  (sa.outstanding.tasks if sa.outstanding else ())
                                  if t.name in ("child_create", "child_rekey")),
     )
+
+
+_JUNOS_METHODS = {"pre-shared-keys": "Pre-shared-keys", "rsa-signatures": "RSA-signatures",
+                  "ecdsa-signatures-256": "ECDSA-signatures-256", "ecdsa-signatures-384": "ECDSA-signatures-384",
+                  "dsa-signatures": "DSA-signatures"}
+
+
+def _method_display(gw, sa) -> str:
+    """Junos prints the configured authentication-method of the proposal in use."""
+    if gw is not None and sa.algs is not None:
+        for p in gw.intent.policy.proposals:
+            if gw.lifetime_key(p) == sa.algs:
+                return _JUNOS_METHODS.get(p.authentication_method, p.authentication_method)
+        if gw.intent.policy.proposals:
+            method = gw.intent.policy.proposals[0].authentication_method
+            return _JUNOS_METHODS.get(method, method)
+    return auth.METHOD_DISPLAY.get(sa.local_auth_method or sa.remote_auth_method, "Pre-shared-keys")
 
 
 def snapshot_child(engine: Engine, sa: IkeSa, c: ChildSaState, now: float) -> ChildSaSnapshot:

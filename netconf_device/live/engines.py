@@ -37,6 +37,9 @@ log = logging.getLogger("netconf_device.live")
 TICK_SECONDS = 1.0
 #: IKE SA state changes kept for inspection (``Engines.ike_state_changes``).
 STATE_HISTORY = 256
+#: Seconds an SA replaced by a rekey keeps accepting inbound packets after the IKE daemon deleted it
+#: (strongSwan's ``delete_rekeyed_delay`` idea): packets the peer sent just before it switched still arrive.
+REKEYED_INBOUND_GRACE = 2.0
 
 
 class Engines:
@@ -57,6 +60,7 @@ class Engines:
         self.route_since: dict[tuple, float] = {}  # route -> wall-clock time it was installed (show route age)
         self.ike_state_changes: deque[contract.IkeSaStateChanged] = deque(maxlen=STATE_HISTORY)
         self._tick_seconds = tick_seconds
+        self._dying: dict[int, asyncio.TimerHandle] = {}  # inbound SPI -> pending removal (rekeyed SAs)
         self._tick_task: asyncio.Task | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -79,6 +83,9 @@ class Engines:
             return
         await self.iked.stop(graceful=graceful, timeout=0.5)  # DELETEs and answers pass the mailboxes
         self.to_pfe.drain()
+        for handle in self._dying.values():
+            handle.cancel()
+        self._dying.clear()
         if self._tick_task is not None:
             self._tick_task.cancel()
         self.runner.close()
@@ -105,6 +112,8 @@ class Engines:
         if problems:
             raise ValueError("; ".join(problems))
         diff = diff_intent(old, new)
+        if new.system.host_name != self.name:
+            self._rename(new.system.host_name)
         self.datapath.apply(diff)
         self.iked.apply(diff)
         self.intent = new
@@ -115,6 +124,14 @@ class Engines:
             log.info("applied: VPNs +%d -%d ~%d, gateways +%d -%d ~%d", len(diff.ipsec_vpns.added),
                      len(diff.ipsec_vpns.removed), len(diff.ipsec_vpns.changed), len(diff.ike_gateways.added),
                      len(diff.ike_gateways.removed), len(diff.ike_gateways.changed))
+
+    def _rename(self, name: str) -> None:
+        """Log records of both engines carry the device's host name (several devices share a terminal)."""
+        self.name = name
+        for adapter in (self.iked.engine.log, self.datapath.log):
+            extra = getattr(adapter, "extra", None)
+            if isinstance(extra, dict):
+                extra["device"] = name
 
     def local_address_for(self, remote) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         """Source address towards ``remote`` for gateways without external-interface/local-address: the
@@ -132,7 +149,50 @@ class Engines:
             log.info("IKE SA %d (gateway %s) %s%s", event.ike_sa_index, event.gateway, event.state,
                      f": {event.reason}" if event.reason else "")
             return
+        if isinstance(event, contract.ChildSaDeleted) and self._retire_later(event):
+            return
         self.runner.handle_event(event)
+        if isinstance(event, contract.ChildSaInstalled) and event.replaces_spi_in is not None:
+            self._keep_sending_on(event.sa.tunnel_index, event.replaces_spi_in, event.sa.spi_in)
+
+    # Make-before-break without loss. The PFE sends on the first pair of a tunnel (the newest). After a rekey
+    # the old pair stays first until the IKE daemon deletes it: the rekey responder thus keeps sending on the
+    # old SA until the initiator's DELETE says the initiator has the new one (else the responder's first
+    # packets on the new SA could overtake the CREATE_CHILD_SA response and be dropped as an invalid SPI),
+    # and the initiator switches when it deletes the old SA. A deleted pair that has a successor moves last
+    # (never sent on again) and keeps receiving for REKEYED_INBOUND_GRACE seconds.
+    def _keep_sending_on(self, tunnel_index: int, old_spi_in: int, new_spi_in: int) -> None:
+        pairs = self.datapath.sad.by_tunnel.get(tunnel_index)
+        if not pairs or old_spi_in in self._dying:
+            return
+        old = next((p for p in pairs if p.inbound.spi == old_spi_in), None)
+        new = next((p for p in pairs if p.inbound.spi == new_spi_in), None)
+        if old is None or new is None:
+            return
+        pairs.remove(new)
+        pairs.insert(pairs.index(old) + 1, new)
+        self.datapath.fast.sas_changed()
+
+    def _retire_later(self, event: contract.ChildSaDeleted) -> bool:
+        """Keep a deleted SA's inbound half for a grace period when its tunnel has another SA."""
+        pairs = self.datapath.sad.by_tunnel.get(event.tunnel_index, [])
+        pair = next((p for p in pairs if p.inbound.spi == event.spi_in), None)
+        others = [p for p in pairs if p is not pair and p.inbound.spi not in self._dying]
+        if pair is None or not others or event.spi_in in self._dying or self._loop is None:
+            return False
+        pairs.remove(pair)
+        pairs.append(pair)
+        self.datapath.fast.sas_changed()
+        self._dying[event.spi_in] = self._loop.call_later(REKEYED_INBOUND_GRACE, self._retire, event)
+        return True
+
+    def _retire(self, event: contract.ChildSaDeleted) -> None:
+        self._dying.pop(event.spi_in, None)
+        self.runner.handle_event(event)
+
+    def is_retiring(self, spi_in: int) -> bool:
+        """A deleted SA still accepting late inbound packets (not shown as an SA any more)."""
+        return spi_in in self._dying
 
     def _deliver_to_ike(self, event: object) -> None:
         iked = self.iked

@@ -123,8 +123,8 @@ def ipsec_tunnel_views(engines: Engines, *, only_index: int | None = None) -> li
     for vpn in sorted(engines.intent.ipsec_vpns.values(), key=lambda v: v.tunnel_index):
         if only_index is not None and vpn.tunnel_index != only_index:
             continue
-        pairs = list(reversed(datapath.sad.outbound_pairs(vpn.tunnel_index)))  # the SAD keeps newest first
-        children = [pair.child for pair in pairs]
+        children = sorted((pair.child for pair in datapath.sad.outbound_pairs(vpn.tunnel_index)
+                           if not engines.is_retiring(pair.inbound.spi)), key=lambda c: c.created_at)
         used = {}
         for child in children:
             usage = datapath.sa_usage(child.spi_in)

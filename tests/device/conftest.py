@@ -14,10 +14,10 @@ def pairs(tmp_path):
     started: list[Pair] = []
 
     class Starter:
-        def start(self, vpns1, vpns2=None, extra=()):
+        def start(self, vpns1, vpns2=None, extra=(), tap=False):
             workdir = tmp_path / f"pair{len(started)}"
             workdir.mkdir()
-            pair = start_pair(workdir, vpns1, vpns2, extra)
+            pair = start_pair(workdir, vpns1, vpns2, extra, tap=tap)
             started.append(pair)
             return pair
 

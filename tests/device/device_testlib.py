@@ -15,10 +15,12 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import select
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -181,6 +183,50 @@ def connect(port: int):
                            look_for_keys=False, allow_agent=False, device_params={"name": "junos"}, timeout=30)
 
 
+class WireTap:
+    """A cable with a probe: relays a UDP wire between two devices and keeps every IP packet it carried.
+
+    Peer1 sends to ``port_a``, peer2 to ``port_b``; packets are ``(direction, bytes)`` with direction
+    ``"1>2"`` or ``"2>1"``. Runs in a thread (the devices are other processes)."""
+
+    def __init__(self, wan1: int, wan2: int, limit: int = 100_000) -> None:
+        self.a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.a.bind(("127.0.0.1", 0))
+        self.b.bind(("127.0.0.1", 0))
+        self.port_a, self.port_b = self.a.getsockname()[1], self.b.getsockname()[1]
+        self.wan1, self.wan2 = wan1, wan2
+        self.packets: list[tuple[str, bytes]] = []
+        self.limit = limit
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="wire-tap")
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            ready, _, _ = select.select([self.a, self.b], [], [], 0.1)
+            for sock in ready:
+                try:
+                    data, _addr = sock.recvfrom(65535)
+                except OSError:
+                    continue
+                if len(self.packets) < self.limit:
+                    self.packets.append(("1>2" if sock is self.a else "2>1", data))
+                try:
+                    if sock is self.a:
+                        self.b.sendto(data, ("127.0.0.1", self.wan2))
+                    else:
+                        self.a.sendto(data, ("127.0.0.1", self.wan1))
+                except OSError:
+                    pass  # the far device is down: lost, like on a cable
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self.a.close()
+        self.b.close()
+
+
 @dataclass
 class Pair:
     """Two devices joined on et-0/2/10 by a UDP wire; each LAN (et-0/1/8) wired to a port of this process."""
@@ -188,23 +234,30 @@ class Pair:
     peer1: DeviceProcess
     peer2: DeviceProcess
     host_ports: dict[str, tuple[int, int]] = field(default_factory=dict)  # host -> (our port, device's port)
+    tap: WireTap | None = None
 
     def stop(self) -> None:
         for device in (self.peer1, self.peer2):
             device.stop()
+        if self.tap is not None:
+            self.tap.close()
 
 
 def start_pair(workdir: Path, vpns1: list[Vpn], vpns2: list[Vpn] | None = None,
-               extra: tuple[str, ...] = ()) -> Pair:
+               extra: tuple[str, ...] = (), tap: bool = False) -> Pair:
+    """Two devices; with ``tap`` their WAN wire passes through a ``WireTap`` that records every packet."""
     vpns2 = vpns2 if vpns2 is not None else vpns1
     wan1, wan2, lan1, h1, lan2, h2 = free_udp_ports(6)
+    wire_tap = WireTap(wan1, wan2) if tap else None
+    to2 = wire_tap.port_a if wire_tap else wan2  # where peer1 sends, and where peer2 hears peer1 from
+    to1 = wire_tap.port_b if wire_tap else wan1
     peer1 = DeviceProcess("peer1", workdir, peer_config(1, vpns1), [
-        f"et-0/2/10=udp:127.0.0.1:{wan1}:127.0.0.1:{wan2}", f"et-0/1/8=udp:127.0.0.1:{lan1}:127.0.0.1:{h1}"],
+        f"et-0/2/10=udp:127.0.0.1:{wan1}:127.0.0.1:{to2}", f"et-0/1/8=udp:127.0.0.1:{lan1}:127.0.0.1:{h1}"],
         extra)
     peer2 = DeviceProcess("peer2", workdir, peer_config(2, vpns2), [
-        f"et-0/2/10=udp:127.0.0.1:{wan2}:127.0.0.1:{wan1}", f"et-0/1/8=udp:127.0.0.1:{lan2}:127.0.0.1:{h2}"],
+        f"et-0/2/10=udp:127.0.0.1:{wan2}:127.0.0.1:{to1}", f"et-0/1/8=udp:127.0.0.1:{lan2}:127.0.0.1:{h2}"],
         extra)
-    pair = Pair(peer1, peer2, {"host1": (h1, lan1), "host2": (h2, lan2)})
+    pair = Pair(peer1, peer2, {"host1": (h1, lan1), "host2": (h2, lan2)}, wire_tap)
     try:
         peer1.start()
         peer2.start()
@@ -271,6 +324,16 @@ def ike_sas(m) -> list[dict[str, str]]:
     return [{c.tag: (c.text or "") for c in sa} for sa in reply.xpath("//ike-security-associations")]
 
 
+def settled(m1, m2, gateways: int) -> bool:
+    """Each peer has exactly one IKE SA per gateway and all are UP: no negotiation (or duplicate from both
+    ends initiating at once) is still in flight."""
+    for m in (m1, m2):
+        sas = ike_sas(m)
+        if len(sas) != gateways or any(sa["ike-sa-state"] != "UP" for sa in sas):
+            return False
+    return True
+
+
 def statistics(m, index: int | None = None) -> dict[str, int]:
     text = "show security ipsec statistics" + (f" index {index}" if index else "")
     reply = m.command(text, format="xml")
@@ -278,4 +341,4 @@ def statistics(m, index: int | None = None) -> dict[str, int]:
     return {e.tag: int(e.text) for e in top.iter() if len(e) == 0 and (e.text or "").strip().isdigit()}
 
 
-__all__ = ["DeviceProcess", "Pair", "Vpn", "replace", "start_pair"]
+__all__ = ["PASSWORD", "USER", "DeviceProcess", "Pair", "Vpn", "replace", "start_pair"]

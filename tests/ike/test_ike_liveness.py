@@ -230,3 +230,26 @@ def test_ipv6_fragment_size_default():
     a, b = symmetric()
     net, ea, _eb = pair(a, b)
     assert ea.ike_sa_snapshots()[0].fragmentation_size == 576
+
+
+def test_nat_rebinding_updates_the_children_encapsulation():
+    from netconf_device.config.intent import diff_intent
+
+    a, _b = symmetric(dpd=DeadPeerDetection("always-send", interval=5, threshold=3))
+    b = make_intent(B_ADDR, "198.51.100.7", establish="responder-only")
+    net, ea, eb = pair(a, b, apply=False)
+    nat = Nat("198.51.100.7")
+    net.nats["a"] = nat
+    eb.apply(diff_intent(eb.intent, b), net.now)
+    ea.apply(diff_intent(ea.intent, a), net.now)
+    net.settle()
+    ((x, y),) = assert_tunnel_pairs(net)
+    old_port = y.encap.destination_port
+    # the NAT forgets A's mapping and picks a new public port
+    nat.out.clear()
+    nat.port_base = 41000
+    net.advance(6)  # the next DPD probe comes from the new port
+    updates = [e for e in net.events_of("b", contract.ChildSaInstalled) if e.replaces_spi_in == e.sa.spi_in]
+    assert updates and updates[-1].sa.encap.destination_port != old_port
+    assert updates[-1].sa.encap.destination_port == nat.out[(A_ADDR, 4500)]
+    assert updates[-1].sa.key_out == y.key_out and updates[-1].sa.spi_out == y.spi_out

@@ -164,3 +164,11 @@ def test_events_announce_ike_sa_up():
     for node in "ab":
         ups = net.events_of(node, contract.IkeSaStateChanged)
         assert [(e.gateway, e.state) for e in ups] == [("gw", "up")]
+
+
+def test_failed_child_negotiations_do_not_leak_reserved_spis():
+    a, b = symmetric(a_esp=esp_proposal("aes-256-gcm"), b_esp=esp_proposal("aes-128-gcm"))
+    net, ea, eb = pair(a, b)
+    net.advance(200)  # many retries with backoff
+    assert ea.gateway_status("gw")["vpns"]["vpn"]["failures"] >= 3
+    assert ea._reserved_spis == set() and eb._reserved_spis == set()

@@ -141,14 +141,13 @@ class ChildCreate(Task):
         err = msg.error_notify()
         if err is not None:
             self.error = m.NOTIFY_NAMES.get(err.notify_type, f"notify {err.notify_type}")
+            self.release()
             self.engine.child_failed(sa, self, self.error)
             return FAILED
         sa_p, tsi, tsr = msg.get(m.PT_SA), msg.get(m.PT_TSI), msg.get(m.PT_TSR)
         if sa_p is None or tsi is None or tsr is None:
             # a childless IKE_AUTH response: the peer did not create the child
-            self.error = "no child SA in response"
-            self.engine.child_failed(sa, self, self.error)
-            return FAILED
+            return self._fail(sa, "no child SA in response")
         if len(sa_p.proposals) != 1:
             return self._fail(sa, "responder returned more than one ESP proposal")
         theirs = sa_p.proposals[0]
@@ -190,12 +189,17 @@ class ChildCreate(Task):
 
     def _fail(self, sa, reason: str) -> int:
         self.error = reason
+        self.release()
         self.engine.child_failed(sa, self, reason)
         return FAILED
 
-    def on_abort(self, sa) -> None:
-        if self.spi_in:
+    def release(self) -> None:
+        """Give back the inbound SPI we reserved for a child that will not exist."""
+        if self.spi_in and self.child is None:
             self.engine.release_child_spi(self.spi_in)
+
+    def on_abort(self, sa) -> None:
+        self.release()
 
     # ------------------------------------------------------------------------------------------ responder
     def responder_vpns(self, sa):

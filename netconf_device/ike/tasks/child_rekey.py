@@ -40,6 +40,7 @@ class ChildRekey(ChildCreate):
         old = self.old
         err = msg.error_notify()
         if err is not None:
+            self.release()
             if old.state == sastate.CHILD_REKEYING:
                 old.state = sastate.CHILD_INSTALLED
             if err.notify_type == m.N_TEMPORARY_FAILURE:
