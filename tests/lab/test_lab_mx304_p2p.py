@@ -59,13 +59,14 @@ def test_lab_mx304_p2p_cli_up_status_ping_down(tmp_path):
         for name, port in logins.items():
             with query.connect("127.0.0.1", int(port), "lab", "lab123") as conn:
                 ike = query.rpc(conn, "<get-ike-security-associations-information/>")
-                assert [query.text_of(sa, "ike-sa-state") for sa in query.children(ike, "ike-security-associations")] \
-                    == ["UP"], name
+                # both peers initiate (establish-tunnels immediately): a duplicate IKE SA may exist briefly
+                states = [query.text_of(sa, "ike-sa-state") for sa in query.children(ike, "ike-security-associations")]
+                assert "UP" in states, (name, states)
         status = cli("status", cwd=tmp_path)
         assert status.returncode == 0, status.stdout + status.stderr
         for name in ("peer1", "peer2"):
             row = next(line for line in status.stdout.splitlines() if line.strip().startswith(name))
-            assert "(running)" in row and re.search(r"\s1/1\s+1/1$", row), row
+            assert "(running)" in row and re.search(r"\s1/1\s+[12]/[12]$", row), row
         assert re.search(r"host1\s+1\.1\.1\.2/24\s+peer1:et-0/1/8 via 1\.1\.1\.1\s+emulated, UDP 127\.0\.0\.1:\d+",
                          status.stdout), status.stdout
 
