@@ -82,6 +82,14 @@ def test_lab_mx304_p2p_cli_up_status_ping_down(tmp_path):
 
         lost = cli("ping", "host1", "2.2.2.9", "-c", "1", "-W", "0.3", cwd=tmp_path)
         assert lost.returncode == 1 and "1 packets transmitted, 0 received, 100% packet loss" in lost.stdout
+
+        # while a test holds the emulated hosts, `lab ping` says so instead of stealing them
+        lab.hosts_runner()
+        busy = cli("ping", "host1", "2.2.2.2", "-c", "1", cwd=tmp_path)
+        assert busy.returncode == 1 and "is in use (another `lab ping` or a test" in busy.stderr, busy.stderr
+        lab.release_hosts()
+        twice = cli("up", str(SEED_LAB), cwd=tmp_path)
+        assert twice.returncode == 1 and "lab mx304-p2p is already up" in twice.stderr, twice.stderr
     finally:
         down = cli("down", cwd=tmp_path)
     assert down.returncode == 0, down.stdout + down.stderr
