@@ -139,6 +139,10 @@ class Engines:
         remote = ipaddress.ip_address(remote)
         route = self.datapath.routes.lookup(remote.packed)
         port = self.datapath.interfaces.ports.get(route.interface) if route and route.interface else None
+        if port is not None:  # the interface's address on the peer's subnet, if it has one there
+            for interface in port.inet if remote.version == 4 else port.inet6:
+                if remote in interface.network:
+                    return interface.ip
         raw = self.datapath.interfaces.any_address(remote.version, prefer=(port,))
         return ipaddress.ip_address(raw) if raw else None
 

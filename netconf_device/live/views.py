@@ -130,13 +130,19 @@ def ipsec_tunnel_views(engines: Engines, *, only_index: int | None = None) -> li
             usage = datapath.sa_usage(child.spi_in)
             if usage is not None and child.lifetime_bytes:
                 used[child.spi_in] = max(usage["inbound_bytes"], usage["outbound_bytes"]) // 1024
+        if vpn.manual is None:
+            # a dynamic SA past its rekey point (being or already replaced, still installed until its DELETE)
+            # has no soft lifetime left: shown as "Expires in 0 seconds" rather than left out
+            soft_of = {child.spi_in: soft.get(child.spi_in, 0) for child in children}
+        else:
+            soft_of = {}
         status = iked.tunnel_status(vpn.tunnel_index) or {}
         events = [TunnelEvent(when, text, count) for when, text, count in status.get("events", ())]
         ike_port = 500
         if children and children[-1].ike_sa_index in ike_ports:
             ike_port = ike_ports[children[-1].ike_sa_index]
         views.append(from_contracts.ipsec_tunnel_view(
-            vpn, children, now, soft_lifetimes=soft, kilobytes_used=used, ike_port=ike_port,
+            vpn, children, now, soft_lifetimes=soft_of, kilobytes_used=used, ike_port=ike_port,
             negotiations=status.get("negotiations", 0), negotiation_failures=status.get("negotiation_failures", 0),
             deletions=status.get("deletions", 0), events=events))
     return views

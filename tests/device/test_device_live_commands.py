@@ -44,7 +44,6 @@ def _local(tag: str) -> str:
     return etree.QName(tag).localname
 
 
-@pytest.mark.slow
 def test_device_live_commands_in_every_format_and_clear_acts_on_the_engines(pairs):
     pair = pairs.start([Vpn(1), Vpn(2, establish="responder-only")], [Vpn(1), Vpn(2, establish="responder-only")])
     with pair.peer1.connect() as m:
