@@ -188,10 +188,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     except LabError:
         return _fail(f"lab {args.lab or state_dir.name} is not up (no state in {_short(state_dir)})", 3)
     status = lab.status()
+    running = sum(d.alive for d in status.devices)
     if args.json:
         print(json.dumps(_status_json(status), indent=2))
-        return 0 if status.up else 3
-    running = sum(d.alive for d in status.devices)
+        return 0 if running == len(status.devices) else 1
     _say(f"lab {status.name}: {running}/{len(status.devices)} device(s) running (state in {_short(status.state_dir)})")
     rows = [["device", "NETCONF (SSH)", "login", "pid", "tunnels up", "IKE SAs up"]]
     notes = []

@@ -394,6 +394,8 @@ class Lab:
                                           progress=progress, since=started)
             for device in status.devices:
                 device.tunnels = summaries.get(device.name)
+            state = self._require_state()
+            status.peers = [self._peer_status(name, peer, True) for name, peer in state["peers"].items()]
         return status
 
     def _prepare(self) -> None:

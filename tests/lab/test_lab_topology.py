@@ -182,3 +182,16 @@ def test_lab_topology_unknown_parameter_in_args(tmp_path):
             config: {generate: gen.py, args: ["${nope}"]}
         """)
     assert any("unknown parameter ${nope}" in p for p in found), found
+
+
+def test_lab_topology_namespace_hosts_need_root(tmp_path, monkeypatch):
+    from netconf_device.lab import Lab, LabError
+
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    lab = Lab.load(REPO / "labs" / "mx304-p2p", state_dir=tmp_path / "state", netns_hosts=True)
+    with pytest.raises(LabError, match="needs root for its network-namespace hosts"):
+        lab.up()
+    lab = Lab.load(REPO / "labs" / "mx-strongswan", state_dir=tmp_path / "state")
+    with pytest.raises(LabError, match="needs root for its strongSwan peers"):
+        lab.up()
+    assert not (tmp_path / "state" / "lab.json").exists()
