@@ -77,7 +77,11 @@ def get_security_associations_information(ctx: RpcContext, req: etree._Element) 
     """show security ipsec security-associations"""
     engines = _engines(ctx)
     try:
-        return replies.ipsec_security_associations_reply(req, views.ipsec_tunnel_views(engines))
+        query = queries.parse_ipsec_sa_query(req)
+        # `index N` prints the detail form unless `brief` is given (docs/show-commands.md)
+        detail = query.level == "detail" or (query.index is not None and query.level != "brief")
+        tunnels = views.ipsec_tunnel_views(engines, only_index=query.index, detail=detail)
+        return replies.ipsec_security_associations_reply(req, tunnels)
     except queries.ShowArgumentError as exc:
         raise _argument_error(exc) from None
 
