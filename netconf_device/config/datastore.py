@@ -66,11 +66,11 @@ from netconf_device.config.history import MAX_ROLLBACK, CommitInfo, CommitStore
 from netconf_device.config.intent import Intent, IntentDiff, diff_intent
 from netconf_device.config.merge3 import merge3
 from netconf_device.schema import LoadError, Schema, get_schema, secret
+from netconf_device.show.junos_version import JUNOS_NS  # the one source of the Junos release
 
 log = logging.getLogger("netconf_device.config")
 
 ApplyCallback = Callable[[Intent, Intent], None]
-JUNOS_NS = "http://xml.juniper.net/junos/24.4R1/junos"
 CHECKOUT_FAILED = problem("configuration check-out failed")
 AUTO_ROLLBACK_USER = "root"
 ROLLBACK_RETRY_SECONDS = 5.0
