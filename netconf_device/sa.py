@@ -48,6 +48,7 @@ class ChildSa:
     icv_length: int = 16
     lifetime_seconds: int = 3600  # hard lifetime; the IKE daemon rekeys before it
     lifetime_bytes: int | None = None
+    lifetime_packets: int | None = None  # hard packet lifetime per direction (None: unlimited)
     ike_sa_index: int | None = None  # owning IKE SA (None for manual SAs)
     created_at: float = 0.0  # "now" of the engine that created it
 

@@ -36,21 +36,24 @@ def parse_xml(data: str | bytes | etree._Element) -> etree._Element:
     """The ``<configuration>`` element of ``data`` as an unqualified private copy."""
     if isinstance(data, etree._Element):
         root = copy.deepcopy(data)
+        qualified = b"xmlns" in etree.tostring(root)
     else:
         raw = data.encode("utf-8") if isinstance(data, str) else data
         if len(raw) > MAX_XML_BYTES:
             raise _syntax_error(f"configuration larger than {MAX_XML_BYTES} bytes")
-        if isinstance(data, str) and data.lstrip().startswith("<?xml"):
-            raw = data.encode("utf-8")
+        qualified = b"xmlns" in raw  # no declaration: no namespaced element or attribute anywhere
         try:
             root = etree.fromstring(raw, _parser())
         except etree.XMLSyntaxError as exc:
             raise _syntax_error(f"XML syntax error: {exc.msg}", exc.lineno) from exc
-    root = _find_configuration(root)
-    if root is None:
+    found = _find_configuration(root)
+    if found is None:
         raise _syntax_error("syntax error, expecting <configuration>", statement="configuration")
-    _unqualify(root)
-    return root
+    if found is not root:  # a document of its own (XPath "//" must not see the envelope)
+        found = copy.deepcopy(found)
+    if qualified or found.attrib:
+        _unqualify(found)
+    return found
 
 
 def _find_configuration(root: etree._Element) -> etree._Element | None:
@@ -63,8 +66,6 @@ def _find_configuration(root: etree._Element) -> etree._Element | None:
 
 
 def _unqualify(root: etree._Element) -> None:
-    if root.getparent() is not None:
-        root.getparent().remove(root)
     stack = [(root, 0)]
     while stack:
         el, depth = stack.pop()

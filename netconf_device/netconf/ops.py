@@ -1,0 +1,367 @@
+"""RFC 6241 / RFC 6022 operations: get, get-config, edit-config, copy-config, delete-config, discard-changes,
+validate, lock, unlock, commit (confirmed, confirm-timeout in seconds, persist, persist-id), cancel-commit,
+close-session, kill-session, get-schema.
+
+The datastores are Junos': ``candidate`` (shared, or the session's private copy) and ``running``;
+``running`` is written only by commit (no ``:writable-running``, like Junos' default).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from lxml import etree
+
+from netconf_device.netconf.errors import RpcError, bad_element, invalid_value, missing_element
+from netconf_device.netconf.xmlsafe import child, child_text, local_name
+from netconf_device.rpc.config_ops import config_xml, datastore, now, warnings_as_elements
+from netconf_device.rpc.context import RpcContext
+from netconf_device.rpc.registry import Reply, rpc
+from netconf_device.rpc.xmlbuild import el
+
+MONITORING_NS = "urn:ietf:params:xml:ns:yang:ietf-netconf-monitoring"
+
+
+def _datastore_name(ctx: RpcContext, req: etree._Element, container: str, allowed: tuple[str, ...]) -> str:
+    holder = child(req, container)
+    if holder is None or not len(holder):
+        raise missing_element(container, local_name(req))
+    target = holder[0]
+    name = local_name(target)
+    if name not in allowed:
+        if name in ("running", "candidate", "startup", "url", "config"):
+            raise RpcError(f"<{container}> <{name}> is not supported by {local_name(req)}",
+                           tag="operation-not-supported", bad_element=name)
+        raise bad_element(name)
+    return name
+
+
+def _tree(ctx: RpcContext, name: str) -> etree._Element:
+    ds = datastore(ctx)
+    return ds.running() if name == "running" else ds.candidate(ctx.session_id)
+
+
+# ----------------------------------------------------------------------------------- filters
+def _filtered(ctx: RpcContext, tree: etree._Element, filt: etree._Element | None) -> list[etree._Element]:
+    """The ``<data>`` children for ``tree`` under an RFC 6241 subtree or XPath filter."""
+    if filt is None:
+        return [config_xml(ctx, tree=tree)]
+    kind = filt.get("type") or "subtree"
+    if kind == "xpath":
+        return _xpath_select(ctx, tree, filt.get("select") or "")
+    if kind != "subtree":
+        raise invalid_value(f"unknown filter type: {kind}", bad_element="filter")
+    out = []
+    for part in filt:
+        if not isinstance(part.tag, str):
+            continue
+        name = local_name(part)
+        if name == "configuration":
+            if len(part):
+                out.append(config_xml(ctx, tree=tree, filter_element=part))
+            else:
+                out.append(config_xml(ctx, tree=tree))
+        elif name == "netconf-state" and local_name(ctx.request) == "get":
+            out.append(_netconf_state(ctx, part))
+    return out
+
+
+def _xpath_select(ctx: RpcContext, tree: etree._Element, select: str) -> list[etree._Element]:
+    """XPath filter over ``/configuration``: matched nodes with their ancestors and list keys."""
+    doc = copy.deepcopy(tree)
+    try:
+        found = doc.getroottree().xpath(select, smart_strings=False)
+    except etree.XPathError as exc:
+        raise invalid_value(f"invalid xpath: {exc}", bad_element="select") from None
+    if not isinstance(found, list):
+        raise invalid_value("xpath filter must select nodes", bad_element="select")
+    result = etree.Element("configuration")
+    keep: set[etree._Element] = set()
+    for node in found:
+        if isinstance(node, etree._Element):
+            keep.add(node)
+    if not keep:
+        return [result]
+
+    def copy_path(node: etree._Element) -> None:
+        chain = []
+        cursor = node
+        while cursor is not None and cursor is not doc:
+            chain.append(cursor)
+            cursor = cursor.getparent()
+        target = result
+        for ancestor in reversed(chain[1:]):
+            key = ancestor.findtext("name")
+            match = None
+            for existing in target.iterfind(ancestor.tag):
+                if existing.findtext("name") == key:
+                    match = existing
+                    break
+            if match is None:
+                match = etree.SubElement(target, ancestor.tag)
+                if key is not None:
+                    etree.SubElement(match, "name").text = key
+            target = match
+        if node is doc:
+            return
+        if node.tag == "name" and target.find("name") is not None:
+            return
+        target.append(copy.deepcopy(node))
+
+    for node in found:
+        if isinstance(node, etree._Element):
+            if node is doc:
+                return [config_xml(ctx, tree=tree)]
+            copy_path(node)
+    return [result]
+
+
+def _netconf_state(ctx: RpcContext, filt: etree._Element) -> etree._Element:
+    """ietf-netconf-monitoring: the schemas (for get-schema discovery) and the sessions."""
+    from netconf_device.netconf.capabilities import yang_modules
+
+    state = etree.Element(f"{{{MONITORING_NS}}}netconf-state", nsmap={None: MONITORING_NS})
+    q = f"{{{MONITORING_NS}}}"
+    schemas = etree.SubElement(state, q + "schemas")
+    for module in yang_modules():
+        entry = etree.SubElement(schemas, q + "schema")
+        etree.SubElement(entry, q + "identifier").text = module.name
+        etree.SubElement(entry, q + "version").text = module.revision or ""
+        etree.SubElement(entry, q + "format").text = "yang"
+        etree.SubElement(entry, q + "namespace").text = module.namespace
+        etree.SubElement(entry, q + "location").text = "NETCONF"
+    sessions = etree.SubElement(state, q + "sessions")
+    for session in ctx.device.sessions.values():
+        entry = etree.SubElement(sessions, q + "session")
+        etree.SubElement(entry, q + "session-id").text = str(session.session_id)
+        etree.SubElement(entry, q + "transport").text = "netconf-ssh"
+        etree.SubElement(entry, q + "username").text = session.user
+        etree.SubElement(entry, q + "source-host").text = session.peer.rsplit(":", 1)[0]
+        etree.SubElement(entry, q + "in-rpcs").text = str(session.rpc_count)
+    return state
+
+
+def _data(elements: list[etree._Element]) -> etree._Element:
+    data = el("data")
+    for element in elements:
+        data.append(element)
+    return data
+
+
+@rpc("get")
+def get(ctx: RpcContext, req: etree._Element) -> etree._Element:
+    """Running configuration (and netconf-state when the filter asks for it)"""
+    ctx.request = req
+    return _data(_filtered(ctx, datastore(ctx).running(), child(req, "filter")))
+
+
+@rpc("get-config")
+def get_config(ctx: RpcContext, req: etree._Element) -> etree._Element:
+    """A datastore's configuration"""
+    ctx.request = req
+    source = _datastore_name(ctx, req, "source", ("running", "candidate"))
+    return _data(_filtered(ctx, _tree(ctx, source), child(req, "filter")))
+
+
+# ----------------------------------------------------------------------------------- edit
+_DEFAULT_OPERATIONS = ("merge", "replace", "none")
+
+
+@rpc("edit-config", permission="configure")
+def edit_config(ctx: RpcContext, req: etree._Element) -> Reply | None:
+    """Edit the candidate"""
+    ds = datastore(ctx)
+    _datastore_name(ctx, req, "target", ("candidate",))
+    default_op = child_text(req, "default-operation") or "merge"
+    if default_op not in _DEFAULT_OPERATIONS:
+        raise invalid_value(f"invalid default-operation: {default_op}", bad_element="default-operation")
+    test_option = child_text(req, "test-option") or "test-then-set"
+    if test_option not in ("test-then-set", "set", "test-only"):
+        raise invalid_value(f"invalid test-option: {test_option}", bad_element="test-option")
+    error_option = child_text(req, "error-option") or "stop-on-error"
+    if error_option not in ("stop-on-error", "continue-on-error", "rollback-on-error"):
+        raise invalid_value(f"invalid error-option: {error_option}", bad_element="error-option")
+    if child(req, "url") is not None:
+        raise RpcError("<url> is not supported by edit-config", tag="operation-not-supported", bad_element="url")
+    # Edits are atomic whatever error-option says: a refused edit changes nothing (rollback-on-error).
+    action = "merge" if default_op == "none" else default_op
+    fmt, data = _config_source(req)
+    if test_option == "test-only":
+        result = ds.schema.load(ds.candidate(ctx.session_id), data, fmt=fmt, action=action)
+        problems = [p for p in ds.schema.validate(result.tree) if p.severity != "warning"]
+        if problems:
+            from netconf_device.netconf.errors import RpcErrors, from_problem
+
+            raise RpcErrors(from_problem(p) for p in problems)
+        return Reply(warnings_as_elements(result.warnings)) if result.warnings else None
+    warnings = ds.load(ctx.session_id, data, format=fmt, action=action, now=now())
+    return Reply(warnings_as_elements(warnings)) if warnings else None
+
+
+def _config_source(req: etree._Element) -> tuple[str, Any]:
+    """(format, data) of an edit-config/copy-config/validate ``<config>`` or ``<config-text>``."""
+    config = child(req, "config")
+    if config is not None:
+        configuration = child(config, "configuration")
+        if configuration is None:
+            kids = [c for c in config if isinstance(c.tag, str)]
+            if kids:
+                raise bad_element(local_name(kids[0]), f"syntax error, expecting <configuration>: {local_name(kids[0])}")
+            return "xml", etree.Element("configuration")
+        return "xml", configuration
+    text = child(req, "config-text")
+    if text is not None:
+        inner = child(text, "configuration-text")
+        return "text", (inner.text if inner is not None else text.text) or ""
+    raise missing_element("config", local_name(req))
+
+
+@rpc("copy-config", permission="configure")
+def copy_config(ctx: RpcContext, req: etree._Element) -> None:
+    """Replace the candidate with another datastore or inline configuration"""
+    ds = datastore(ctx)
+    _datastore_name(ctx, req, "target", ("candidate",))
+    source = child(req, "source")
+    if source is None or not len(source):
+        raise missing_element("source", "copy-config")
+    kind = local_name(source[0])
+    if kind == "running":
+        ds.discard_changes(ctx.session_id, now())
+        return
+    if kind == "candidate":
+        return
+    if kind in ("config", "config-text"):
+        fmt, data = _config_source(source)
+        tree = ds.schema.parse(data, fmt)
+        ds.set_candidate(ctx.session_id, tree, now())
+        return
+    raise RpcError(f"<source> <{kind}> is not supported by copy-config", tag="operation-not-supported",
+                   bad_element=kind)
+
+
+@rpc("delete-config", permission="configure")
+def delete_config(ctx: RpcContext, req: etree._Element) -> None:
+    """Neither running nor candidate may be deleted (RFC 6241 7.4)"""
+    target = child(req, "target")
+    name = local_name(target[0]) if target is not None and len(target) else "target"
+    raise RpcError(f"<{name}> cannot be deleted", tag="operation-not-supported", bad_element=name)
+
+
+@rpc("discard-changes", permission="configure")
+def discard_changes(ctx: RpcContext, req: etree._Element) -> None:
+    """Candidate := running"""
+    datastore(ctx).discard_changes(ctx.session_id, now())
+
+
+@rpc("validate", permission="configure")
+def validate(ctx: RpcContext, req: etree._Element) -> Reply | None:
+    """Validate a datastore or inline configuration"""
+    ds = datastore(ctx)
+    source = child(req, "source")
+    if source is None or not len(source):
+        raise missing_element("source", "validate")
+    kind = local_name(source[0])
+    if kind in ("candidate", "running"):
+        if kind == "running":
+            problems = ds.schema.validate(ds.running())
+        else:
+            warnings = ds.validate(ctx.session_id, now())
+            return Reply(warnings_as_elements(warnings)) if warnings else None
+    elif kind in ("config", "config-text"):
+        fmt, data = _config_source(source)
+        problems = ds.schema.validate(ds.schema.parse(data, fmt))
+    else:
+        raise RpcError(f"<source> <{kind}> is not supported by validate", tag="operation-not-supported",
+                       bad_element=kind)
+    errors = [p for p in problems if p.severity != "warning"]
+    if errors:
+        from netconf_device.netconf.errors import RpcErrors, from_problem
+
+        raise RpcErrors(from_problem(p) for p in problems)
+    return Reply(warnings_as_elements(problems)) if problems else None
+
+
+# ----------------------------------------------------------------------------------- locks
+@rpc("lock", permission="configure")
+def lock(ctx: RpcContext, req: etree._Element) -> None:
+    """Lock the candidate (Junos locks one configuration database for both names)"""
+    _datastore_name(ctx, req, "target", ("candidate", "running"))
+    datastore(ctx).lock(ctx.session_id, now())
+
+
+@rpc("unlock", permission="configure")
+def unlock(ctx: RpcContext, req: etree._Element) -> None:
+    """Unlock the candidate"""
+    _datastore_name(ctx, req, "target", ("candidate", "running"))
+    datastore(ctx).unlock(ctx.session_id, now())
+
+
+# ----------------------------------------------------------------------------------- commit
+@rpc("commit", permission="configure")
+def commit(ctx: RpcContext, req: etree._Element) -> Reply | None:
+    """Commit the candidate (RFC 6241 confirmed commit: timeout in seconds, persist, persist-id)"""
+    ds = datastore(ctx)
+    timeout = None
+    if child(req, "confirmed") is not None:
+        seconds = child_text(req, "confirm-timeout") or "600"
+        if not seconds.isdigit() or int(seconds) < 1:
+            raise invalid_value(f"invalid confirm-timeout: {seconds}", bad_element="confirm-timeout")
+        timeout = float(seconds)
+    persist = child_text(req, "persist")
+    persist_id = child_text(req, "persist-id")
+    result = ds.commit(ctx.session_id, now(), confirm_timeout=timeout, flavor="ietf", persist=persist or None,
+                       persist_id=persist_id if persist_id is not None else None)
+    ctx.device.timers_changed()
+    return Reply(warnings_as_elements(result.warnings)) if result.warnings else None
+
+
+@rpc("cancel-commit", permission="configure")
+def cancel_commit(ctx: RpcContext, req: etree._Element) -> None:
+    """Roll back a pending confirmed commit now"""
+    datastore(ctx).cancel_commit(ctx.session_id, now(), persist_id=child_text(req, "persist-id"))
+    ctx.device.timers_changed()
+
+
+# ----------------------------------------------------------------------------------- sessions
+@rpc("close-session", permission="session")
+def close_session(ctx: RpcContext, req: etree._Element) -> None:
+    """End this session after the reply"""
+    ctx.session.close_after_reply()
+
+
+@rpc("kill-session", permission="maintenance")
+def kill_session(ctx: RpcContext, req: etree._Element) -> None:
+    """End another session (its locks are released)"""
+    text = child_text(req, "session-id")
+    if text is None:
+        raise missing_element("session-id", "kill-session")
+    if not text.isdigit():
+        raise invalid_value(f"invalid session-id: {text}", bad_element="session-id")
+    sid = int(text)
+    if sid == ctx.session_id:
+        raise invalid_value("cannot kill the current session", bad_element="session-id")
+    victim = ctx.device.sessions.get(sid)
+    if victim is None:
+        raise invalid_value(f"session {sid} does not exist", bad_element="session-id")
+    victim.close(f"killed by session {ctx.session_id}")
+
+
+@rpc("get-schema")
+def get_schema(ctx: RpcContext, req: etree._Element) -> etree._Element:
+    """RFC 6022: the text of one YANG module of yang/"""
+    from netconf_device.netconf.capabilities import yang_modules
+
+    identifier = child_text(req, "identifier")
+    if not identifier:
+        raise missing_element("identifier", "get-schema")
+    version = child_text(req, "version")
+    fmt = (child_text(req, "format") or "yang").rpartition(":")[2]
+    if fmt != "yang":
+        raise invalid_value(f"schema format {fmt} is not available", bad_element="format")
+    for module in yang_modules():
+        if module.name == identifier and (not version or version == module.revision):
+            data = etree.Element(f"{{{MONITORING_NS}}}data", nsmap={None: MONITORING_NS})
+            data.text = module.text
+            return data
+    raise invalid_value(f"no schema {identifier}" + (f"@{version}" if version else ""), bad_element="identifier")

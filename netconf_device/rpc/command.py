@@ -1,0 +1,126 @@
+"""``<command>``: CLI text run as the RPC the command table maps it to, with the common pipes.
+
+Formats: the ``format`` attribute (xml when absent, text in ``<output>``, json as bare text), overridden by
+``| display xml`` / ``| display json``. ``| display xml rpc`` answers ``<rpc><the-request/></rpc>``.
+Text filters (``| match RE``, ``| except RE``, ``| count``, ``| last N``) work on the text form.
+``show configuration [path]`` (``| display set``, ``| compare [rollback N]``) is answered from the
+configuration database in ``configuration-information/configuration-output``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from netconf_device.netconf.errors import RpcError, permission_denied
+from netconf_device.rpc.commands import lookup, parse_command, split_pipes
+from netconf_device.rpc.context import RpcContext
+from netconf_device.rpc.registry import Reply, class_allows, rpc
+from netconf_device.rpc.render import to_json, to_text
+from netconf_device.rpc.xmlbuild import el, sub
+
+_TEXT_FILTERS = ("match", "except", "count", "last", "trim", "no-more", "find", "hold", "save", "resolve")
+
+
+@rpc("command", permission="session", own_format=True)
+async def command(ctx: RpcContext, req: etree._Element) -> Reply | etree._Element:
+    """Run a CLI command"""
+    text = (req.text or "").strip()
+    cmd, pipes = split_pipes(text)
+    fmt = (req.get("format") or "xml").lower()
+    display = None
+    filters: list[str] = []
+    for pipe in pipes:
+        words = pipe.split()
+        if words[0] == "display" and len(words) > 1:
+            display = " ".join(words[1:])
+        elif words[0] == "compare":
+            display = pipe
+        elif words[0] in _TEXT_FILTERS:
+            filters.append(pipe)
+        else:
+            raise RpcError("syntax error, expecting <command>", bad_element=words[0])
+
+    if display == "xml rpc":
+        wrapper = el("rpc")
+        wrapper.append(parse_command(cmd))
+        return Reply([wrapper])
+
+    row, rest = lookup(cmd)
+    if row.rpc == "get-configuration":
+        if not class_allows(ctx.login_class, "view"):
+            raise permission_denied("configuration")
+        return await _show_configuration(ctx, rest, fmt, display, filters)
+
+    if display == "xml":
+        fmt = "xml"
+    elif display == "json":
+        fmt = "json"
+    elif display is not None:
+        raise RpcError(f"syntax error, expecting <command>: | {display}", bad_element=display.split()[0])
+
+    request = parse_command(cmd)
+    registry = ctx.device.registry
+    reply = await registry.call(ctx, request)  # XML; permissions are those of the mapped RPC
+    if reply is None:
+        return Reply([])
+    if filters:
+        return Reply([el("output", "\n" + _filter(to_text(reply.elements, registry.text_renderers), filters))])
+    if fmt in ("text", "ascii"):
+        return Reply([el("output", "\n" + to_text(reply.elements, registry.text_renderers))])
+    if fmt == "json":
+        return Reply([], to_json(reply.elements)) if reply.elements else reply
+    return reply
+
+
+async def _show_configuration(ctx: RpcContext, path: list[str], fmt: str, display: str | None,
+                              filters: list[str]) -> Reply:
+    from netconf_device.rpc import config_ops
+
+    if display and display.startswith("compare"):
+        words = display.split()
+        rollback = int(words[2]) if len(words) >= 3 and words[1] == "rollback" else 0
+        text = config_ops.compare_text(ctx, rollback)
+    elif display in ("set", "set relative"):
+        text = config_ops.render_config(ctx, "set", path=path, relative=display == "set relative")
+    elif display == "json" or (fmt == "json" and display is None):
+        return Reply([], config_ops.render_config(ctx, "json", path=path))
+    elif display == "xml" or (fmt == "xml" and display is None and not filters):
+        return Reply([config_ops.config_xml(ctx, path=path)])
+    elif display in (None, "text"):
+        text = config_ops.render_config(ctx, "text", path=path)
+    else:
+        raise RpcError(f"syntax error, expecting <command>: | {display}", bad_element=display.split()[0])
+    if filters:
+        text = _filter(text, filters)
+    info = el("configuration-information")
+    sub(info, "configuration-output", text if text.startswith("\n") else "\n" + text)
+    return Reply([info])
+
+
+def _filter(text: str, filters: list[str]) -> str:
+    lines = text.splitlines()
+    for pipe in filters:
+        word, _, arg = pipe.partition(" ")
+        arg = arg.strip().strip('"')
+        if word == "match":
+            rx = re.compile(arg, re.IGNORECASE)
+            lines = [line for line in lines if rx.search(line)]
+        elif word == "except":
+            rx = re.compile(arg, re.IGNORECASE)
+            lines = [line for line in lines if not rx.search(line)]
+        elif word == "find":
+            rx = re.compile(arg, re.IGNORECASE)
+            for i, line in enumerate(lines):
+                if rx.search(line):
+                    lines = lines[i:]
+                    break
+            else:
+                lines = []
+        elif word == "last":
+            n = int(arg) if arg.isdigit() else 20
+            lines = lines[-n:]
+        elif word == "count":
+            lines = [f"Count: {len([line for line in lines if line.strip()])} lines"]
+    return "\n".join(lines) + "\n"

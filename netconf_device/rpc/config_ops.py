@@ -1,0 +1,312 @@
+"""Junos configuration RPCs wired to the datastore (``netconf_device.config.datastore``).
+
+lock-/unlock-configuration, load-configuration (every action and format, ``rollback="N"``,
+``compare="rollback"``, ``rescue``), get-configuration (xml/text/set/json, ``database``,
+``compare="rollback" rollback="N"``, subtree filter), commit-configuration (check, confirmed with minutes,
+log, synchronize), get-commit-information, open-/close-configuration (private), rescue and rollback
+information. Errors of the datastore and schema are turned into ``<rpc-error>``s by
+``netconf.errors.errors_from_exception``; load errors are reported inside ``<load-configuration-results>``
+like Junos does.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from typing import Any
+
+from lxml import etree
+
+from netconf_device.netconf.errors import RpcError, errors_from_exception, from_problem
+from netconf_device.netconf.xmlsafe import child, child_text, local_name
+from netconf_device.rpc.context import RpcContext
+from netconf_device.rpc.registry import Reply, rpc
+from netconf_device.rpc.xmlbuild import el, junos_attr, sub
+
+_LOAD_CHILDREN = {
+    "configuration": "xml",
+    "configuration-text": "text",
+    "configuration-set": "set",
+    "configuration-json": "json",
+}
+
+
+def datastore(ctx: RpcContext) -> Any:
+    ds = ctx.device.datastore
+    if ds is None:
+        raise RpcError("configuration database is not available", error_type="application")
+    return ds
+
+
+def now() -> float:
+    return time.time()
+
+
+def warnings_as_elements(problems: Any) -> list[etree._Element]:
+    return [from_problem(p).to_element() for p in problems]
+
+
+# ----------------------------------------------------------------------------------- rendering helpers
+def render_config(ctx: RpcContext, fmt: str, *, tree: etree._Element | None = None, path: list[str] | None = None,
+                  relative: bool = False, header: bool = True) -> str:
+    """The configuration (default: this session's candidate) as Junos text/set/json."""
+    ds = datastore(ctx)
+    tree = tree if tree is not None else ds.candidate(ctx.session_id)
+    if fmt == "set" and not path:
+        relative = True  # the whole tree: same output, and schema.render(tree, "set") without a path fails
+    text = ds.schema.render(tree, fmt, path=path or None, relative=relative)
+    if fmt == "text" and header and not path:
+        head = _last_commit_line(ds)
+        if head:
+            text = head + "\n" + text
+    return text
+
+
+def _last_commit_line(ds: Any) -> str | None:
+    history = ds.commit_history()
+    if not history:
+        return None
+    info = history[0]
+    when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(info.time))
+    return f"## Last commit: {when} by {info.user}"
+
+
+def _commit_attributes(ctx: RpcContext, element: etree._Element) -> None:
+    ds = datastore(ctx)
+    history = ds.commit_history()
+    if not history:
+        return
+    info = history[0]
+    ns = ctx.device.junos_ns
+    element.set(junos_attr(ns, "commit-seconds"), str(int(info.time)))
+    element.set(junos_attr(ns, "commit-localtime"), time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(info.time)))
+    element.set(junos_attr(ns, "commit-user"), info.user)
+
+
+def config_xml(ctx: RpcContext, *, tree: etree._Element | None = None, path: list[str] | None = None,
+               filter_element: etree._Element | None = None) -> etree._Element:
+    """A copy of the configuration as ``<configuration junos:commit-...>`` (optionally filtered)."""
+    ds = datastore(ctx)
+    tree = tree if tree is not None else ds.candidate(ctx.session_id)
+    if filter_element is not None:
+        result = ds.schema.select(tree, filter_element)
+    elif path:
+        result = ds.schema.parse(ds.schema.render(tree, "set", path=path), "set")
+    else:
+        result = copy.deepcopy(tree)
+    if result is tree:
+        result = copy.deepcopy(tree)
+    _commit_attributes(ctx, result)
+    return result
+
+
+def compare_text(ctx: RpcContext, rollback: int = 0) -> str:
+    """``show | compare rollback N``; exactly "\\n" when nothing differs (PyEZ's test for "no diff")."""
+    diff = datastore(ctx).compare(ctx.session_id, rollback)
+    if not diff:
+        return "\n"
+    return diff if diff.startswith("\n") else "\n" + diff
+
+
+def configuration_output(text: str) -> etree._Element:
+    info = el("configuration-information")
+    sub(info, "configuration-output", text)
+    return info
+
+
+# ----------------------------------------------------------------------------------- locks
+@rpc("lock-configuration", permission="configure")
+def lock_configuration(ctx: RpcContext, req: etree._Element) -> None:
+    """configure exclusive (lock the candidate)"""
+    datastore(ctx).lock(ctx.session_id, now())
+
+
+@rpc("unlock-configuration", permission="configure")
+def unlock_configuration(ctx: RpcContext, req: etree._Element) -> None:
+    """unlock the candidate (uncommitted changes are discarded)"""
+    datastore(ctx).unlock(ctx.session_id, now())
+
+
+@rpc("open-configuration", permission="configure")
+def open_configuration(ctx: RpcContext, req: etree._Element) -> Reply | None:
+    """configure private"""
+    ds = datastore(ctx)
+    if req.find("private") is not None or child(req, "private") is not None:
+        warnings = ds.open_private(ctx.session_id, now())
+        return Reply(warnings_as_elements(warnings))
+    if child(req, "exclusive") is not None:
+        ds.lock(ctx.session_id, now())
+        return None
+    for mode in ("dynamic", "batch", "ephemeral", "ephemeral-instance"):
+        if child(req, mode) is not None:
+            raise RpcError(f"{mode} configuration database is not supported on this device", bad_element=mode)
+    raise RpcError("syntax error, expecting <private> or <exclusive>", bad_element="open-configuration")
+
+
+@rpc("close-configuration", permission="configure")
+def close_configuration(ctx: RpcContext, req: etree._Element) -> None:
+    """exit a private candidate (its uncommitted changes are discarded)"""
+    datastore(ctx).close_private(ctx.session_id, now())
+
+
+# ----------------------------------------------------------------------------------- load
+@rpc("load-configuration", permission="configure", own_format=True)
+def load_configuration(ctx: RpcContext, req: etree._Element) -> Reply:
+    """load configuration into the candidate"""
+    ds = datastore(ctx)
+    results = el("load-configuration-results")
+    try:
+        warnings = _load(ctx, ds, req)
+    except Exception as exc:
+        errors = errors_from_exception(exc)
+        for err in errors:
+            results.append(err.to_element())
+        sub(results, "load-error-count", sum(1 for e in errors if not e.is_warning))
+        return Reply([results])
+    for element in warnings_as_elements(warnings):
+        results.append(element)
+    sub(results, "ok")
+    return Reply([results])
+
+
+def _load(ctx: RpcContext, ds: Any, req: etree._Element) -> Any:
+    sid = ctx.session_id
+    if req.get("rescue") is not None:
+        ds.load_rescue(sid, now())
+        return ()
+    rollback = req.get("rollback")
+    if rollback is not None:
+        if not rollback.strip().isdigit():
+            raise RpcError(f"invalid rollback number: {rollback}", tag="invalid-value", bad_element=rollback)
+        ds.load_rollback(sid, int(rollback), now())
+        return ()
+    if req.get("url"):
+        raise RpcError("loading from a URL is not supported on this device", tag="operation-not-supported",
+                       bad_element="url")
+    action = (req.get("action") or "merge").lower()
+    fmt = (req.get("format") or "xml").lower()
+    source = None
+    for element in req:
+        name = local_name(element)
+        if name in _LOAD_CHILDREN:
+            source = element
+            fmt = _LOAD_CHILDREN[name]
+            break
+        if name == "configuration-patch":
+            raise RpcError("load patch is not supported on this device", tag="operation-not-supported",
+                           bad_element="configuration-patch")
+    if source is None:
+        raise RpcError("syntax error, expecting <configuration>", tag="missing-element", bad_element="configuration")
+    if fmt == "set":
+        action = "set"
+    elif action == "set":
+        fmt = "set"
+    if action not in ("merge", "replace", "override", "update", "set"):
+        raise RpcError(f"invalid load action: {action}", tag="invalid-value", bad_element=action)
+    data: Any = source if fmt == "xml" else (source.text or "")
+    return ds.load(sid, data, format=fmt, action=action, now=now())
+
+
+# ----------------------------------------------------------------------------------- get
+@rpc("get-configuration", own_format=True)
+def get_configuration(ctx: RpcContext, req: etree._Element) -> Reply:
+    """show configuration"""
+    ds = datastore(ctx)
+    fmt = (req.get("format") or "xml").lower()
+    if req.get("compare") == "rollback" or req.get("compare") == "":
+        number = req.get("rollback") or "0"
+        if not number.isdigit():
+            raise RpcError(f"invalid rollback number: {number}", tag="invalid-value", bad_element=number)
+        return Reply([configuration_output(compare_text(ctx, int(number)))])
+    database = (req.get("database") or "candidate").lower()
+    if database == "committed":
+        tree = ds.running()
+    elif database == "candidate":
+        tree = ds.candidate(ctx.session_id)
+    else:
+        raise RpcError(f"invalid database: {database}", tag="invalid-value", bad_element=database)
+    filt = child(req, "configuration")
+    if filt is not None and len(filt) == 0:
+        filt = None
+    if fmt == "xml":
+        return Reply([config_xml(ctx, tree=tree, filter_element=filt)])
+    if filt is not None:
+        tree = ds.schema.select(tree, filt)
+    if fmt == "json":
+        return Reply([], ds.schema.render(tree, "json"))
+    if fmt in ("text", "set"):
+        text = render_config(ctx, fmt, tree=tree, header=database == "committed" or filt is None)
+        wrapper = el("configuration-text" if fmt == "text" else "configuration-set", "\n" + text.lstrip("\n"))
+        return Reply([wrapper])
+    raise RpcError(f"invalid format: {fmt}", tag="invalid-value", bad_element=fmt)
+
+
+# ----------------------------------------------------------------------------------- commit
+@rpc("commit-configuration", permission="configure", own_format=True)
+def commit_configuration(ctx: RpcContext, req: etree._Element) -> Reply:
+    """commit"""
+    ds = datastore(ctx)
+    sid = ctx.session_id
+    if child(req, "at-time") is not None:
+        raise RpcError("commit at is not supported on this device", tag="operation-not-supported",
+                       bad_element="at-time")
+    log_text = child_text(req, "log")
+    if child(req, "check") is not None:
+        result = ds.commit_check(sid, now())
+    else:
+        timeout = None
+        if child(req, "confirmed") is not None:
+            minutes = child_text(req, "confirm-timeout") or "10"
+            if not minutes.isdigit() or not 1 <= int(minutes) <= 65535:
+                raise RpcError(f"invalid confirm-timeout: {minutes}", tag="invalid-value",
+                               bad_element="confirm-timeout")
+            timeout = int(minutes) * 60
+        result = ds.commit(sid, now(), log=log_text or None, confirm_timeout=timeout, flavor="junos")
+        ctx.device.timers_changed()
+    out = result.to_xml(ctx.device.junos_ns)
+    elements = warnings_as_elements(result.warnings)
+    return Reply([*elements, out])
+
+
+@rpc("get-commit-information")
+def get_commit_information(ctx: RpcContext, req: etree._Element) -> etree._Element:
+    """show system commit"""
+    return datastore(ctx).commit_information_xml(ctx.device.junos_ns)
+
+
+@rpc("get-rollback-information", own_format=True)
+def get_rollback_information(ctx: RpcContext, req: etree._Element) -> Reply:
+    """show system rollback N [compare M]"""
+    ds = datastore(ctx)
+    number = child_text(req, "rollback") or "0"
+    compare = child_text(req, "compare")
+    if not number.isdigit() or (compare is not None and not compare.isdigit()):
+        raise RpcError("invalid rollback number", tag="invalid-value", bad_element=number)
+    if compare is not None:
+        text = ds.compare_trees(ds.rollback(int(number)), ds.rollback(int(compare))) or ""
+    else:
+        text = ds.schema.render(ds.rollback(int(number)), "text")
+    return Reply([configuration_output("\n" + text.lstrip("\n"))])
+
+
+# ----------------------------------------------------------------------------------- rescue
+@rpc("get-rescue-information", own_format=True)
+def get_rescue_information(ctx: RpcContext, req: etree._Element) -> Reply:
+    """show system configuration rescue"""
+    ds = datastore(ctx)
+    rescue = ds.rescue()
+    if rescue is None:
+        raise RpcError("Rescue configuration is not set", tag="data-missing", error_type="application")
+    return Reply([configuration_output("\n" + ds.schema.render(rescue, "text"))])
+
+
+@rpc("request-save-rescue-configuration", permission="maintenance")
+def request_save_rescue_configuration(ctx: RpcContext, req: etree._Element) -> None:
+    """request system configuration rescue save"""
+    datastore(ctx).save_rescue(now(), ctx.user)
+
+
+@rpc("request-delete-rescue-configuration", permission="maintenance")
+def request_delete_rescue_configuration(ctx: RpcContext, req: etree._Element) -> None:
+    """request system configuration rescue delete"""
+    datastore(ctx).delete_rescue()

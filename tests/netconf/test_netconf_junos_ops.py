@@ -1,0 +1,249 @@
+"""Exact reply shapes of the Junos operations clients depend on (clients.md §5, junos-xml.md §1, §4)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from lxml import etree
+from ndnc_support import RawNetconf
+
+NC_NS = "urn:ietf:params:xml:ns:netconf:base:1.0"
+NC = f"{{{NC_NS}}}"
+
+
+def rpcs(device, *bodies: str, user="admin", password="admin123") -> list[etree._Element]:
+    async def go():
+        client = await RawNetconf.open(device.port, user=user, password=password)
+        out = [etree.fromstring(await client.rpc(body, str(i))) for i, body in enumerate(bodies)]
+        client.close()
+        return out
+
+    return asyncio.run(go())
+
+
+def test_reply_envelope(device):
+    (reply,) = rpcs(device, "<get-software-information/>")
+    assert reply.tag == NC + "rpc-reply" and reply.get("message-id") == "0"
+    assert reply.nsmap["junos"].startswith("http://xml.juniper.net/junos/")
+    info = reply[0]
+    assert info.tag == NC + "software-information"
+    assert info.findtext(NC + "host-name") == "peer1" and info.findtext(NC + "product-model") == "mx304"
+
+
+def test_command_formats_and_pipes(device):
+    text, xml, js, xmlrpc, count, match, invoke = rpcs(
+        device,
+        '<command format="text">show version</command>',
+        "<command>show chassis routing-engine</command>",
+        '<command format="json">show version</command>',
+        "<command>show interfaces terse st0.1| display xml rpc</command>",
+        '<command format="text">show interfaces terse | count</command>',
+        '<command format="text">show interfaces terse | match inet</command>',
+        "<command>show version invoke-on all-routing-engines</command>",
+    )
+    assert text.findtext(NC + "output").lstrip().startswith("Hostname: peer1")
+    assert xml.find(f"{NC}route-engine-information/{NC}route-engine/{NC}mastership-state").text == "master"
+    doc = json.loads(js.text)
+    assert doc["software-information"][0]["host-name"][0]["data"] == "peer1"
+    request = xmlrpc.find(f"{NC}rpc/{NC}get-interface-information")
+    assert request.findtext(NC + "interface-name") == "st0.1" and request.find(NC + "terse") is not None
+    assert "Count:" in count.findtext(NC + "output")
+    lines = [x for x in match.findtext(NC + "output").splitlines() if x.strip()]
+    assert lines and all("inet" in x for x in lines)
+    item = invoke.find(f"{NC}multi-routing-engine-results/{NC}multi-routing-engine-item")
+    assert item.findtext(NC + "re-name") == "re0" and item.find(NC + "software-information") is not None
+
+
+def test_text_and_json_agree_with_xml(device):
+    xml, text, js = rpcs(
+        device,
+        "<get-interface-information><terse/></get-interface-information>",
+        '<get-interface-information format="text"><terse/></get-interface-information>',
+        '<get-interface-information format="json"><terse/></get-interface-information>',
+    )
+    names = [n.text for n in xml.iter(NC + "name")]
+    assert "et-0/1/8.0" in names and "st0.1" in names
+    out = text.findtext(NC + "output")
+    doc = json.loads(js.text)
+    json_names = [p["name"][0]["data"] for p in doc["interface-information"][0]["physical-interface"]]
+    for name in [n.text for n in xml.iterfind(f"{NC}interface-information/{NC}physical-interface/{NC}name")]:
+        assert name in out and name in json_names
+    assert "1.1.1.1/24" in out
+
+
+def test_interfaces_detail_name_and_private_instance(device):
+    detail, one, private, missing = rpcs(
+        device,
+        "<get-interface-information><detail/></get-interface-information>",
+        "<get-interface-information><interface-name>et-0/2/10</interface-name></get-interface-information>",
+        "<get-interface-information><routing-instance>__juniper_private1__</routing-instance><terse/>"
+        "</get-interface-information>",
+        "<get-interface-information><interface-name>xe-9/9/9</interface-name></get-interface-information>",
+    )
+    phys = detail.findall(f"{NC}interface-information/{NC}physical-interface")
+    assert all(p.find(NC + "oper-status") is not None and p.find(NC + "if-type") is not None for p in phys)
+    assert [p.findtext(NC + "name") for p in one.iter(NC + "physical-interface")] == ["et-0/2/10"]
+    assert "16.1.1.1/24" in [e.text for e in one.iter(NC + "ifa-local")]
+    locals_ = [e.text for e in private.iter(NC + "ifa-local")]
+    assert "128.0.0.1/2" in locals_ and "128.0.0.4/2" in locals_
+    assert missing.find(f"{NC}rpc-error") is not None
+
+
+def test_facts_rpcs_and_mx_errors(device):
+    hosts, cevo, vc, cluster, sat, mem, storage, inv = rpcs(
+        device,
+        "<file-show><filename>/etc/hosts.junos</filename></file-show>",
+        "<file-show><filename>/usr/share/cevo/cevo_version</filename></file-show>",
+        "<get-virtual-chassis-information/>",
+        "<get-chassis-cluster-status/>",
+        "<get-jnu-satellites-information/>",
+        "<get-system-memory-information/>",
+        "<get-system-storage/>",
+        "<get-chassis-inventory/>",
+    )
+    assert "128.0.0.4" in hosts.findtext(NC + "file-content")
+    for err in (cevo, vc, cluster, sat):
+        assert err.find(f"{NC}rpc-error/{NC}error-severity").text == "error"
+    assert int(mem.findtext(f".//{NC}system-memory-total")) > int(mem.findtext(f".//{NC}system-memory-free")) > 0
+    assert storage.findall(f"{NC}system-storage-information/{NC}filesystem")
+    chassis = inv.find(f"{NC}chassis-inventory/{NC}chassis")
+    assert chassis.findtext(NC + "description") == "MX304" and chassis.findtext(NC + "serial-number")
+
+
+def test_configuration_formats_compare_and_load_errors(device):
+    xml, text, setf, js, nodiff, filt = rpcs(
+        device,
+        "<get-configuration/>",
+        '<get-configuration format="text"/>',
+        '<get-configuration format="set"/>',
+        '<get-configuration format="json"/>',
+        '<get-configuration compare="rollback" rollback="0" format="text"/>',
+        '<get-configuration database="committed"><configuration><system><host-name/></system></configuration>'
+        "</get-configuration>",
+    )
+    conf = xml.find(NC + "configuration")
+    assert conf.findtext(f"{NC}system/{NC}host-name") == "peer1"
+    assert any(k.endswith("commit-seconds") for k in conf.attrib)
+    assert "host-name peer1;" in text.findtext(NC + "configuration-text")
+    assert "set system host-name peer1" in setf.findtext(NC + "configuration-set")
+    assert json.loads(js.text)["configuration"]
+    assert nodiff.findtext(f"{NC}configuration-information/{NC}configuration-output") == "\n"
+    assert [c.tag for c in filt.find(NC + "configuration")] == [NC + "system"]
+
+    bad, good, diff, discard = rpcs(
+        device,
+        '<load-configuration action="set" format="text"><configuration-set>set system bogus 1\n'
+        "set interfaces lo0 description floor1</configuration-set></load-configuration>",
+        '<load-configuration action="merge" format="text"><configuration-text>interfaces { lo0 { description floor2; } }'
+        "</configuration-text></load-configuration>",
+        '<get-configuration compare="rollback" rollback="0" format="text"/>',
+        "<discard-changes/>",
+    )
+    results = bad.find(NC + "load-configuration-results")
+    assert results.find(NC + "rpc-error") is not None and results.find(NC + "ok") is None
+    assert int(results.findtext(NC + "load-error-count")) >= 1
+    assert good.find(f"{NC}load-configuration-results/{NC}ok") is not None
+    assert "floor2" in diff.findtext(f"{NC}configuration-information/{NC}configuration-output")
+    assert discard.find(NC + "ok") is not None
+
+
+@pytest.mark.parametrize("body", ["<command>show bogus</command>", "<command>show version | frobnicate</command>"])
+def test_bad_commands_are_syntax_errors(device, body):
+    (reply,) = rpcs(device, body)
+    assert "syntax error" in reply.findtext(f"{NC}rpc-error/{NC}error-message")
+
+
+def test_commit_records_user_and_log(device):
+    _, commit, history = rpcs(
+        device,
+        '<load-configuration action="set" format="text"><configuration-set>set interfaces lo0 description floor9'
+        "</configuration-set></load-configuration>",
+        "<commit-configuration><log>floor nine</log></commit-configuration>",
+        "<get-commit-information/>",
+    )
+    assert commit.find(f"{NC}commit-results/{NC}routing-engine/{NC}commit-success") is not None
+    entry = history.find(f"{NC}commit-information/{NC}commit-history")
+    assert entry.findtext(NC + "user") == "admin" and entry.findtext(NC + "log") == "floor nine"
+    assert entry.findtext(NC + "client") == "netconf"
+
+
+def test_load_actions_json_override_update_and_rescue(device):
+    js = json.dumps({"configuration": {"interfaces": {"interface": [{"name": "lo0", "description": "from-json"}]}}})
+    (load_json, diff_json, _) = rpcs(
+        device,
+        f'<load-configuration action="merge" format="json"><configuration-json>{js}</configuration-json>'
+        "</load-configuration>",
+        '<get-configuration compare="rollback" rollback="0" format="text"/>',
+        "<discard-changes/>",
+    )
+    assert load_json.find(f"{NC}load-configuration-results/{NC}ok") is not None
+    assert "from-json" in diff_json.findtext(f".//{NC}configuration-output")
+
+    (text,) = rpcs(device, '<get-configuration format="text" database="committed"/>')
+    whole = text.findtext(NC + "configuration-text")
+    override, after_override, update, after_update, _ = rpcs(
+        device,
+        '<load-configuration action="override" format="text"><configuration-text>'
+        + whole.replace("host-name peer1;", "host-name overridden;")
+        + "</configuration-text></load-configuration>",
+        '<get-configuration compare="rollback" rollback="0" format="text"/>',
+        '<load-configuration action="update" format="text"><configuration-text>'
+        + whole + "</configuration-text></load-configuration>",
+        '<get-configuration compare="rollback" rollback="0" format="text"/>',
+        "<discard-changes/>",
+    )
+    for reply in (override, update):
+        assert reply.find(f"{NC}load-configuration-results/{NC}ok") is not None
+    assert "host-name overridden" in after_override.findtext(f".//{NC}configuration-output")
+    assert after_update.findtext(f".//{NC}configuration-output") == "\n"
+
+    save, rescue_show, set_other, load_rescue, diff, _ = rpcs(
+        device,
+        "<request-save-rescue-configuration/>",
+        '<get-rescue-information format="text"/>',
+        '<load-configuration action="set" format="text"><configuration-set>set system host-name other'
+        "</configuration-set></load-configuration>",
+        '<load-configuration rescue="rescue"/>',
+        '<get-configuration compare="rollback" rollback="0" format="text"/>',
+        "<discard-changes/>",
+    )
+    assert save.find(NC + "ok") is not None
+    assert "host-name peer1;" in rescue_show.findtext(f".//{NC}configuration-output")
+    assert load_rescue.find(f"{NC}load-configuration-results/{NC}ok") is not None
+    assert diff.findtext(f".//{NC}configuration-output") == "\n"
+
+
+def test_junos_confirmed_commit_in_minutes_is_confirmed_by_commit_check(device):
+    _, confirmed, history, check, sync = rpcs(
+        device,
+        '<load-configuration action="set" format="text"><configuration-set>set interfaces lo0 description confirm-me'
+        "</configuration-set></load-configuration>",
+        "<commit-configuration><confirmed/><confirm-timeout>1</confirm-timeout><log>try</log></commit-configuration>",
+        "<get-commit-information/>",
+        "<commit-configuration><check/></commit-configuration>",
+        "<commit-configuration><synchronize/><log>sync</log></commit-configuration>",
+    )
+    assert confirmed.find(f".//{NC}commit-success") is not None
+    entry = history.find(f"{NC}commit-information/{NC}commit-history")
+    assert "rollback in 1mins" in entry.findtext(NC + "comment")
+    assert check.find(f".//{NC}commit-check-success") is not None
+    assert sync.find(f".//{NC}commit-success") is not None
+
+
+def test_show_configuration_pipes(device):
+    display_set, text, js, compare, xml = rpcs(
+        device,
+        '<command format="text">show configuration security ike | display set</command>',
+        '<command format="text">show configuration system services</command>',
+        "<command>show configuration interfaces | display json</command>",
+        '<command format="text">show configuration | compare rollback 0</command>',
+        "<command>show configuration system host-name | display xml</command>",
+    )
+    out = display_set.findtext(f"{NC}configuration-information/{NC}configuration-output")
+    assert "set security ike gateway ike_gw address 16.1.1.2" in out
+    assert "netconf" in text.findtext(f".//{NC}configuration-output")
+    assert "interfaces" in json.loads(js.text)["configuration"]
+    assert compare.findtext(f".//{NC}configuration-output") == "\n"
+    assert xml.findtext(f"{NC}configuration/{NC}system/{NC}host-name") == "peer1"

@@ -1,0 +1,73 @@
+"""`netconf-device serve`: prints where it listens, keeps its identity in the state dir, stops cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import asyncssh
+from ndnc_support import RawNetconf, start_device
+
+NC = "{urn:ietf:params:xml:ns:netconf:base:1.0}"
+
+
+async def _host_key(port: int) -> str:
+    conn = await asyncssh.connect("127.0.0.1", port, username="admin", password="admin123", known_hosts=None,
+                                  client_keys=None, preferred_auth="password")
+    key = conn.get_server_host_key().export_public_key().decode()
+    conn.close()
+    return key
+
+
+async def _serial(port: int) -> str:
+    from lxml import etree
+
+    client = await RawNetconf.open(port)
+    reply = etree.fromstring(await client.rpc("<get-chassis-inventory/>"))
+    client.close()
+    return reply.findtext(f"{NC}chassis-inventory/{NC}chassis/{NC}serial-number")
+
+
+def test_serve_keeps_host_key_and_serial_and_stops_on_signals(tmp_path):
+    first = start_device(tmp_path, config=None)
+    try:
+        key1 = asyncio.run(_host_key(first.port))
+        serial1 = asyncio.run(_serial(first.port))
+    finally:
+        first.proc.send_signal(signal.SIGTERM)
+        assert first.proc.wait(10) == 0
+    assert (tmp_path / "state" / "ssh_host_ed25519_key").stat().st_mode & 0o077 == 0
+    second = start_device(tmp_path, config=None)
+    try:
+        assert asyncio.run(_host_key(second.port)) == key1
+        assert asyncio.run(_serial(second.port)) == serial1
+    finally:
+        second.proc.send_signal(signal.SIGINT)
+        assert second.proc.wait(10) == 0
+    assert b"stopped" in second.proc.stdout.read()
+
+
+def test_initial_config_is_committed_once(tmp_path):
+    dev = start_device(tmp_path)
+    try:
+        async def go():
+            client = await RawNetconf.open(dev.port, user="lab", password="lab123")  # user from the seed config
+            reply = await client.rpc("<get-commit-information/>")
+            client.close()
+            return reply
+
+        reply = asyncio.run(go())
+        assert reply.count(b"<commit-history>") == 1 and b"<user>root</user>" in reply
+    finally:
+        dev.stop()
+    again = start_device(tmp_path)  # state dir not empty: --config is ignored, nothing new committed
+    try:
+        async def go2():
+            client = await RawNetconf.open(again.port)
+            reply = await client.rpc("<get-commit-information/>")
+            client.close()
+            return reply
+
+        assert asyncio.run(go2()).count(b"<commit-history>") == 1
+    finally:
+        again.stop()
