@@ -372,7 +372,7 @@ class _Compiler:
             addresses=addresses,
             external_interface=external,
             local_address=local_address,
-            version=_text(entry, "version") or "v2-only",
+            version=_text(entry, "version") or "v1-only",  # Junos default; VPNs need v2-only (validated)
             dead_peer_detection=dpd,
             nat_keepalive=_int(entry, "nat-keepalive", IkeGateway.nat_keepalive),
             no_nat_traversal=_has(entry, "no-nat-traversal"),
