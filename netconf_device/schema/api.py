@@ -93,6 +93,9 @@ class Schema:
             raise ValueError(f"unknown load action {action!r}")
         if fmt == "set" or action == "set":
             return self._load_set(base, _as_text(data), self._path_words(path))
+        if path and fmt in ("xml", "json"):
+            raise LoadError([ConfigError(message="a relative load takes text or set input", error_type="protocol",
+                                         error_tag="operation-not-supported")])
         patch_lines: dict | None = None
         if fmt == "xml":
             patch = parse_xml(data)
@@ -174,9 +177,15 @@ class Schema:
         return elements, node, ancestors
 
     def render(
-        self, tree: etree._Element, fmt: str, path: str | list[str] | None = None, relative: bool = False
+        self,
+        tree: etree._Element,
+        fmt: str,
+        path: str | list[str] | None = None,
+        relative: bool = False,
+        junos_ns: str | None = None,
     ) -> str:
-        """``show configuration [path]`` in ``fmt``; ``relative`` gives ``| display set relative``."""
+        """``show configuration [path]`` in ``fmt``; ``relative`` gives ``| display set relative``;
+        ``junos_ns`` is the namespace of ``<junos:comment>`` in XML output (default ``JUNOS_NS``)."""
         if fmt not in FORMATS:
             raise ValueError(f"unknown format {fmt!r}")
         located = self.locate(tree, path)
@@ -185,7 +194,7 @@ class Schema:
         elements, node, ancestors = located
         if fmt in ("xml", "json"):
             doc = self._subtree(tree, elements, ancestors) if path else tree
-            return render_xml(doc) if fmt == "xml" else render_json(doc, self.model.root)
+            return render_xml(doc, junos_ns) if fmt == "xml" else render_json(doc, self.model.root)
         whole = len(elements) > 1 or node.is_leafy
         if fmt == "text":
             if not whole:

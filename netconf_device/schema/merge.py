@@ -20,7 +20,6 @@ from netconf_device.schema.treeops import (
     INACTIVE,
     Workspace,
     comments_before,
-    entry_key,
     line_of,
 )
 from netconf_device.schema.walker import WalkError, secret_value
@@ -273,8 +272,3 @@ class Merger:
                 self.ws.move(el, anchor, where)
         self.merge(el, sub, patch, [*path, *([] if sub.nokeyword else [sub.name]), key])
         self._finish_statement(el, patch, comments)
-
-
-def entry_label(el: etree._Element, node: SchemaNode) -> str:
-    key = entry_key(el, node) or ""
-    return key if node.nokeyword else f"{node.name} {key}"

@@ -49,12 +49,18 @@ def encode9(plain: str, salt: str | None = None) -> str:
         code = ord(char)
         if code > 255:
             raise ValueError("only 8-bit characters can be $9$-encoded")
-        chars, previous = _encode_char(previous, position % len(_WEIGHTS), code)
+        key = (previous, position % len(_WEIGHTS), code)
+        encoded = _ENCODED.get(key)
+        if encoded is None:
+            encoded = _ENCODED[key] = _encode_char(*key)
+        chars, previous = encoded
         out.append(chars)
     return "".join(out)
 
 
-@functools.lru_cache(maxsize=65536)
+_ENCODED: dict[tuple[int, int, int], tuple[str, int]] = {}  # at most 65 * 7 * 256 entries
+
+
 def _encode_char(previous: int, slot: int, code: int) -> tuple[str, int]:
     """The characters encoding ``code`` after alphabet position ``previous`` at weight slot ``slot``."""
     distances = []

@@ -17,11 +17,9 @@ from netconf_device.schema.merge import set_annotation
 from netconf_device.schema.tokens import Token, TokenizeError, column_of, quote, text_of, tokenize_lines
 from netconf_device.schema.treeops import INACTIVE, Workspace, entry_key, is_data, is_inactive
 from netconf_device.schema.walker import (
-    PrefixCache,
     Segment,
     WalkError,
     create,
-    create_cached,
     find,
     parse_path,
 )
@@ -59,8 +57,9 @@ class SetExecutor:
         self.warnings: list[ConfigError] = []
         self.root = _Context(ws.tree, ws.model.root, (), patch_ws.tree if patch_ws is not None else None)
         self.stack = [self.root]
-        self._cache = PrefixCache()
-        self._patch_cache = PrefixCache()
+        # The previous plain set line: (context, words, [(end index, node, element, patch element) of each
+        # container or list entry it went through]). A line sharing its first words starts from there.
+        self._previous: tuple | None = None
         self._raw: list[str] = []
         self._number = 0  # line being executed
         if start_path:
@@ -116,14 +115,16 @@ class SetExecutor:
         if handler is None:
             raise WalkError("unknown command" if command else "syntax error", cmd)
         if command not in ("set", "activate", "deactivate", "annotate"):
-            self._cache.clear()  # the structure may change: elements reached before may be gone
-            self._patch_cache.clear()
+            self._previous = None  # the structure may change: elements reached before may be gone
         handler(self, line)
 
     def _segments(self, line: list, start: int, need_values: bool, end: int | None = None):
         ctx = self.stack[-1]
         words = line[:end] if end is not None else line
-        segments, i = parse_path(ctx.node, words, start, need_values=need_values, continue_after_leaf=False)
+        plain = line[0].__class__ is str  # tokenize_lines gives all-str lines when nothing needs a Token
+        segments, i = parse_path(
+            ctx.node, words, start, need_values=need_values, continue_after_leaf=False, plain=plain
+        )
         if i < len(words):
             raise WalkError("syntax error", words[i])
         if not segments and need_values:
@@ -131,15 +132,43 @@ class SetExecutor:
         return ctx, segments
 
     def _set(self, line: list) -> None:
-        ctx, segments = self._segments(line, 1, need_values=True)
-        placed = create_cached(self.ws, self._cache, ctx, ctx.element, ctx.node, segments)
+        ctx = self.stack[-1]
+        plain = line[0].__class__ is str
+        start, node, element, patch_element = 1, ctx.node, ctx.element, ctx.patch
+        kept: list[tuple] = []
+        previous = self._previous
+        if plain and previous is not None and previous[0] is ctx:
+            words = previous[1]
+            shared, limit = 1, min(len(line), len(words))
+            while shared < limit and line[shared] == words[shared]:
+                shared += 1
+            for state in previous[2]:
+                if state[0] > shared:
+                    break
+                kept.append(state)
+            if kept:
+                start, node, element, patch_element = kept[-1]
+        segments, i = parse_path(node, line, start, need_values=True, continue_after_leaf=False, plain=plain)
+        if i < len(line):
+            raise WalkError("syntax error", line[i])
+        if not segments and start == 1:
+            raise WalkError("missing argument", line[0], "set")
+        placed = create(self.ws, element, node, segments)
         lines = self.ws.lines
+        patch_elements = placed.elements
         if self.patch_ws is not None:
-            placed = create_cached(self.patch_ws, self._patch_cache, ctx, ctx.patch, ctx.node, segments)
+            patch_elements = create(self.patch_ws, patch_element, node, segments).elements
             lines = self.patch_ws.lines
         number = self._number
-        for el in placed.elements:
+        for el in patch_elements:
             lines[el] = number
+        if plain:
+            for seg, el, patch_el in zip(segments, placed.elements, patch_elements, strict=True):
+                if seg.end:
+                    kept.append((seg.end, seg.node, el, patch_el))
+            self._previous = (ctx, line, kept)
+        else:
+            self._previous = None
 
     def _delete(self, line: list) -> None:
         ctx, segments = self._segments(line, 1, need_values=False)

@@ -11,15 +11,7 @@ from lxml import etree
 
 from netconf_device.schema.errors import ConfigError, LoadError
 from netconf_device.schema.tokens import Token, TokenizeError, quote, tokenize
-from netconf_device.schema.treeops import (
-    COMMENT_TAG,
-    Workspace,
-    data_children,
-    entry_key,
-    is_comment,
-    is_data,
-    is_inactive,
-)
+from netconf_device.schema.treeops import COMMENT_TAG, Workspace, entry_key, is_data, is_inactive
 from netconf_device.schema.walker import WalkError, create, parse_path
 from netconf_device.schema.yangmodel import SchemaModel, SchemaNode
 
@@ -328,10 +320,3 @@ def statement_lines(el: etree._Element, node: SchemaNode, depth: int) -> list[st
     out: list[str] = []
     render_statement(el, node, depth, out)
     return out
-
-
-def has_data_children(el: etree._Element) -> bool:
-    return bool(data_children(el))
-
-
-__all__ = ["parse_text", "render_text", "statement_lines", "render_statement", "is_comment", "has_data_children"]

@@ -100,6 +100,8 @@ def tokenize(text: str, newlines: bool = False) -> list[Token]:
     return tokens
 
 
+_QUOTED = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+_QUOTED_OR_WORD = re.compile(r'"((?:[^"\\]|\\.)*)"|([^\s"]+)')
 _SPECIAL = re.compile(r'["#\[\]{};\\]|/\*')
 
 
@@ -118,6 +120,10 @@ def tokenize_lines(text: str) -> list[tuple[int, list[Token | str]]]:
             continue
         if special(raw) is None:
             out.append((number, raw.split()))
+            continue
+        if special(_QUOTED.sub("q", raw)) is None:  # only quoted strings are special: still plain words
+            out.append((number, [_unescape(m.group(1)) if m.group(1) is not None else m.group(2)
+                                 for m in _QUOTED_OR_WORD.finditer(raw)]))
             continue
         tokens = [t._replace(line=number) for t in tokenize(raw)]
         if tokens:

@@ -124,7 +124,12 @@ class Workspace:
         # Out of schema order. A small parent gets the element at its place right away; a big one is
         # sorted once in finish() (inserting into thousands of siblings one by one would be quadratic).
         el = etree.Element(node.name)
-        if len(parent) <= 16:
+        try:  # lxml's len() counts every child: probe the 17th instead
+            parent[16]
+            small = False
+        except IndexError:
+            small = True
+        if small:
             for sibling in parent:
                 sib_node = parent_node.children.get(sibling.tag) if sibling.tag.__class__ is str else None
                 if sib_node is not None and sib_node.index > node.index:

@@ -35,6 +35,7 @@ class Segment:
     arg: str | list[str] | None = None  # list key, leaf value, leaf-list values (None: not given)
     token: Token | str | None = None  # the keyword (or the value of a nokeyword node), for error positions
     inactive: tuple[str, ...] = ()  # leaf-list values marked "inactive:" inside [ ] (text format)
+    end: int = 0  # containers and list entries: index of the first token after the segment
 
 
 def parse_path(
@@ -44,6 +45,7 @@ def parse_path(
     *,
     need_values: bool,
     continue_after_leaf: bool,
+    plain: bool = False,
 ) -> tuple[list[Segment], int]:
     """Read segments from ``tokens[i:]`` starting at schema node ``start`` (a container or list).
 
@@ -51,17 +53,20 @@ def parse_path(
     such as ``local-identity inet 192.0.2.1`` or ``route 2.2.2.0/24 next-hop st0.1``). With
     ``need_values`` a leaf or list without its argument is ``missing argument`` (``set``); otherwise the
     argument is optional (``delete``, paths)."""
-    # Only this statement's tokens (up to ";", "{", "}" or a comment): text input passes the whole file.
-    base, end, total = i, i, len(tokens)
-    while end < total:
-        t = tokens[end]
-        if t.__class__ is not str and t.kind not in ("word", "[", "]"):
-            break
-        end += 1
-    tokens = tokens[base:end]
-    i = 0
-    # Plain words are str; punctuation ("[", "]") exists only as Token: words[i] is None then.
-    words = [t if t.__class__ is str else (t.text if t.kind == "word" else None) for t in tokens]
+    if plain:  # a set line of plain words (all str): nothing to scan or convert
+        base, words = 0, tokens
+    else:
+        # Only this statement's tokens (up to ";", "{", "}" or a comment): text input passes the whole file.
+        base, end, total = i, i, len(tokens)
+        while end < total:
+            t = tokens[end]
+            if t.__class__ is not str and t.kind not in ("word", "[", "]"):
+                break
+            end += 1
+        tokens = tokens[base:end]
+        i = 0
+        # Plain words are str; punctuation ("[", "]") exists only as Token: words[i] is None then.
+        words = [t if t.__class__ is str else (t.text if t.kind == "word" else None) for t in tokens]
     segments: list[Segment] = []
     context = start
     n = len(words)
@@ -78,7 +83,7 @@ def parse_path(
             i += 1
         kind = child.kind
         if kind == "container":
-            segments.append(Segment(child, None, tok))
+            segments.append(Segment(child, None, tok, (), base + i))
             context = child
             continue
         has_arg = i < n and words[i] is not None
@@ -88,8 +93,8 @@ def parse_path(
                     raise WalkError("missing argument", tokens[i] if i < n else tok, child.name)
                 segments.append(Segment(child, None, tok))
                 break
-            segments.append(Segment(child, words[i], tok))
             i += 1
+            segments.append(Segment(child, words[i - 1], tok, (), base + i))
             context = child
             continue
         if kind == "leaf":
@@ -178,7 +183,9 @@ def create(
         elif child.kind == "list":
             el, _ = ws.ensure_entry(element, node, child, seg.arg)
         elif child.kind == "leaf":
-            value = None if child.is_empty_type else secret_value(child, seg.arg, seg.token)
+            value = None if child.is_empty_type else seg.arg
+            if child.obfuscate9:
+                value = secret_value(child, value, seg.token)
             el = ws.set_leaf(element, node, child, value)
             leaves.append(el)
         else:
@@ -196,44 +203,6 @@ def create(
     if first is None:
         first = (element, node)
     return Placed(first[0], first[1], element, node, leaves, elements)
-
-
-class PrefixCache:
-    """Elements reached by the previous ``set`` line, so the next one sharing its beginning
-    (``set security ike gateway gw1 ...`` five times) does not walk it again."""
-
-    def __init__(self) -> None:
-        self.context: object = None
-        self.chain: list[tuple[SchemaNode, object, etree._Element]] = []
-
-    def clear(self) -> None:
-        self.context = None
-        self.chain = []
-
-
-def create_cached(
-    ws: Workspace, cache: PrefixCache, context: object, element: etree._Element, node: SchemaNode,
-    segments: list[Segment],
-) -> Placed:
-    """``create`` that skips the segments it shares with the previous call in the same context."""
-    shared = 0
-    if cache.context is context:
-        chain = cache.chain
-        limit = min(len(chain), len(segments))
-        while shared < limit:
-            seg = segments[shared]
-            cached_node, cached_arg, _ = chain[shared]
-            if not seg.node.is_inner or cached_node is not seg.node or cached_arg != seg.arg:
-                break
-            shared += 1
-        if shared:
-            node, _, element = chain[shared - 1]
-    placed = create(ws, element, node, segments[shared:])
-    cache.context = context
-    cache.chain = cache.chain[:shared] + [
-        (seg.node, seg.arg, el) for seg, el in zip(segments[shared:], placed.elements, strict=True)
-    ]
-    return placed
 
 
 def find(

@@ -94,15 +94,16 @@ def _unqualify(root: etree._Element) -> None:
     etree.cleanup_namespaces(root)
 
 
-def render_xml(tree: etree._Element) -> str:
-    """Junos-style pretty XML of a configuration tree."""
-    out = _presentable(tree)
+def render_xml(tree: etree._Element, junos_ns: str | None = None) -> str:
+    """Junos-style pretty XML of a configuration tree; annotations use ``junos_ns`` (the device's
+    ``xmlns:junos``, e.g. ``http://xml.juniper.net/junos/24.4R0/junos``) when given."""
+    out = _presentable(tree, junos_ns or JUNOS_NS)
     return etree.tostring(out, encoding="unicode", pretty_print=True)
 
 
-def _presentable(tree: etree._Element) -> etree._Element:
-    has_comments = any(True for _ in tree.iter(COMMENT_TAG))
-    nsmap = {"junos": JUNOS_NS} if has_comments else None
+def _presentable(tree: etree._Element, junos_ns: str) -> etree._Element:
+    has_comments = next(tree.iter(COMMENT_TAG), None) is not None
+    nsmap = {"junos": junos_ns} if has_comments else None
     out = etree.Element("configuration", nsmap=nsmap)
     for key, value in tree.attrib.items():
         out.set(key, value)
@@ -111,8 +112,12 @@ def _presentable(tree: etree._Element) -> etree._Element:
         out.append(copy.deepcopy(child))
     for el in out.iter():
         el.tail = None
+        if el.tag == COMMENT_TAG and junos_ns != JUNOS_NS:
+            el.tag = f"{{{junos_ns}}}comment"
         if isinstance(el.tag, str) and len(el) and el.text is not None and not el.text.strip():
             el.text = None
+    if nsmap:
+        etree.cleanup_namespaces(out, top_nsmap=nsmap)
     return out
 
 

@@ -115,7 +115,7 @@ def test_reordered_list_entries(schema, base):
 
 def test_whole_configuration_against_empty(schema, base):
     diff = schema.compare(schema.empty(), base)
-    assert diff.startswith("[edit]\n+  system {\n") or diff.startswith("[edit]\n+   system {\n")
+    assert diff.startswith("[edit]\n+   system {\n+       host-name peer1;\n")
     assert all(line.startswith(("[edit", "+")) for line in diff.splitlines())
 
 

@@ -325,6 +325,10 @@ def test_xml_attributes_and_annotations(schema, rich):
     assert root.find("interfaces/interface[name='st0']").get("inactive") == "inactive"
     comment = root.find("system").getprevious()
     assert etree.QName(comment).localname == "comment" and comment.text == "/* managed by ansible */"
+    device_ns = "http://xml.juniper.net/junos/24.4R0/junos"
+    versioned = schema.render(rich, "xml", junos_ns=device_ns)
+    assert f'xmlns:junos="{device_ns}"' in versioned and "<junos:comment>/* managed by ansible */" in versioned
+    assert schema.compare(rich, schema.parse(versioned, "xml")) == ""
 
 
 def test_junos_json_input_with_strings_and_attributes(schema):

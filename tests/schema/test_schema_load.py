@@ -346,6 +346,11 @@ def test_json_load_with_attributes(schema, base):
     assert tree.find("security/ike/gateway").get("inactive") == "inactive"
 
 
+def test_relative_loads_take_text_or_set(schema, base):
+    errors = load_error(schema, base, "<configuration/>", "xml", path="system")
+    assert errors[0].message == "a relative load takes text or set input"
+
+
 def test_loaded_tree_has_only_inactive_attributes(schema, base):
     tree = load(schema, base, '<configuration><security><ike><proposal insert="first" operation="merge">'
                               "<name>p0</name></proposal></ike></security></configuration>", "xml").tree

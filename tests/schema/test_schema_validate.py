@@ -107,6 +107,12 @@ CASES = [
         "protocol ah",
     ),
     (
+        "set security ipsec proposal ipsec_prop protocol ah",
+        "Encryption algorithm must not be defined for AH",
+        "[edit security ipsec proposal ipsec_prop]",
+        "encryption-algorithm aes-256-gcm",
+    ),
+    (
         "set security ipsec proposal ipsec_prop protocol bundle",
         "Inline IPsec supports only protocol esp (AH and bundle are not supported)",
         "[edit security ipsec proposal ipsec_prop]",
