@@ -10,7 +10,7 @@ from config_testlib import T0, host_name
 from lxml import etree
 
 from netconf_device.config.datastore import ROLLBACK_RETRY_SECONDS, Datastore
-from netconf_device.config.errors import CommitError, ConfigLoadError, DatastoreError, LockError
+from netconf_device.config.errors import CommitError, ConfigLoadError, DatastoreError, LockError, StateError
 from netconf_device.config.history import MAX_ROLLBACK
 from netconf_device.config.intent import Intent
 
@@ -386,3 +386,12 @@ def test_vetoed_automatic_rollback_is_retried_later(ds_session):
     recorder.fail_with = None
     assert ds.on_timer(T0 + 61) is None
     assert ds.on_timer(T0 + 65).automatic and host_name(ds.running()) == "stable"
+
+
+def test_state_directory_is_locked_against_a_second_device(make_datastore, schema):
+    ds, _ = make_datastore()
+    with pytest.raises(StateError, match="in use by another running device"):
+        Datastore(ds.state_dir, schema=schema)
+    ds.close()
+    with Datastore(ds.state_dir, schema=schema):
+        pass
