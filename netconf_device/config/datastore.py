@@ -487,6 +487,8 @@ class Datastore:
         check-out failed``), ``LockError`` or ``StateError``; then nothing changed.
         """
         session = self._session(session_id, now)
+        if confirm_timeout is not None and confirm_timeout <= 0:
+            raise DatastoreError(problem("confirm-timeout must be positive", error_tag="invalid-value"))
         holder = self._s.lock_holder
         if holder is not None and holder != session_id:
             raise self._locked_error(holder, now, "in-use")
@@ -498,8 +500,6 @@ class Datastore:
         comment = None
         new_pending = None
         if confirm_timeout is not None:
-            if confirm_timeout <= 0:
-                raise DatastoreError(problem("confirm-timeout must be positive", error_tag="invalid-value"))
             comment = f"commit confirmed, rollback in {max(1, math.ceil(confirm_timeout / 60))}mins"
             previous = self._s.pending
             new_pending = PendingConfirm(
@@ -660,6 +660,7 @@ class Datastore:
         return info
 
     def _clear_pending(self) -> None:
+        self._retry_at = 0.0
         if self._s.pending is not None:
             self._s.pending = self._s.pending_target = None
             self._pending_store.clear()
