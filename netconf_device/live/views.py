@@ -112,31 +112,37 @@ def active_peer_views(engines: Engines) -> list[IkeActivePeerView]:
     return views
 
 
-def ipsec_tunnel_views(engines: Engines, *, only_index: int | None = None) -> list[IpsecTunnelView]:
-    """Every configured VPN with the SA pairs the PFE has installed for it (oldest first)."""
+def ipsec_tunnel_views(engines: Engines, *, only_index: int | None = None,
+                       detail: bool = True) -> list[IpsecTunnelView]:
+    """Every configured VPN (or the one with ``only_index``) with the SA pairs the PFE has installed for it
+    (oldest first). ``detail`` False leaves out what only the detail form prints (soft lifetimes, negotiation
+    counters, tunnel events), which costs the IKE daemon a snapshot of every child SA."""
     now = engines.now()
     datapath, iked = engines.datapath, engines.iked
-    ike_ports = {snap.index: snap.remote_port for snap in iked.ike_sa_snapshots()}
-    soft = {c.spi_in: c.soft_lifetime_remaining for c in iked.child_sa_snapshots()
-            if c.soft_lifetime_remaining is not None}
+    ike_ports = {sa.index: sa.remote_port for sa in iked.engine.sas.values()}  # no full snapshot needed
+    soft = {}
+    if detail:
+        soft = {c.spi_in: c.soft_lifetime_remaining for c in iked.child_sa_snapshots()
+                if c.soft_lifetime_remaining is not None and (only_index is None or c.tunnel_index == only_index)}
     views = []
     for vpn in sorted(engines.intent.ipsec_vpns.values(), key=lambda v: v.tunnel_index):
         if only_index is not None and vpn.tunnel_index != only_index:
             continue
         children = sorted((pair.child for pair in datapath.sad.outbound_pairs(vpn.tunnel_index)
                            if not engines.is_retiring(pair.inbound.spi)), key=lambda c: c.created_at)
+        if not children and not detail:
+            continue  # the brief listing shows tunnels with SAs only
         used = {}
         for child in children:
-            usage = datapath.sa_usage(child.spi_in)
-            if usage is not None and child.lifetime_bytes:
+            usage = datapath.sa_usage(child.spi_in) if child.lifetime_bytes else None
+            if usage is not None:
                 used[child.spi_in] = max(usage["inbound_bytes"], usage["outbound_bytes"]) // 1024
-        if vpn.manual is None:
+        soft_of = {}
+        if detail and vpn.manual is None:
             # a dynamic SA past its rekey point (being or already replaced, still installed until its DELETE)
             # has no soft lifetime left: shown as "Expires in 0 seconds" rather than left out
             soft_of = {child.spi_in: soft.get(child.spi_in, 0) for child in children}
-        else:
-            soft_of = {}
-        status = iked.tunnel_status(vpn.tunnel_index) or {}
+        status = (iked.tunnel_status(vpn.tunnel_index) or {}) if detail else {}
         events = [TunnelEvent(when, text, count) for when, text, count in status.get("events", ())]
         ike_port = 500
         if children and children[-1].ike_sa_index in ike_ports:

@@ -1,5 +1,5 @@
-"""Helpers for the device tests: configurations of two peers, `serve` processes joined by UDP wires,
-emulated hosts on the LAN wires, NETCONF access.
+"""Helpers for the device tests: configurations of two peers, started as a lab (``netconf_device.lab``: one
+`serve` process per device, joined by UDP wires, emulated hosts on the LAN wires), NETCONF access.
 
 Topology (VPN k = 1..N; the seed's example is N = 1 with the addresses below):
 
@@ -13,16 +13,10 @@ Peer1 routes 2.2.k.0/24 into st0.k, peer2 routes 1.1.k.0/24 into st0.k; VPN k us
 from __future__ import annotations
 
 import asyncio
-import os
-import re
-import select
 import signal
 import socket
-import subprocess
-import sys
-import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import ncclient.transport.session
@@ -122,160 +116,88 @@ def free_udp_ports(n: int) -> list[int]:
             s.close()
 
 
-class DeviceProcess:
-    """One `netconf-device serve` process."""
-
-    def __init__(self, name: str, workdir: Path, config: str, wires: list[str], extra: tuple[str, ...] = ()):
-        self.name = name
-        self.state_dir = workdir / f"{name}-state"
-        self.config_path = workdir / f"{name}.set"
-        self.config_path.write_text(config)
-        self.log_path = workdir / f"{name}.log"
-        self.wires = wires
-        self.extra = extra
-        self.port: int | None = None
-        self.proc: subprocess.Popen | None = None
-
-    def start(self, timeout: float = 30.0) -> DeviceProcess:
-        cmd = [sys.executable, "-m", "netconf_device", "serve", "--port", "0", "--state-dir", str(self.state_dir),
-               "--user", f"{USER}:{PASSWORD}", "--config", str(self.config_path), *self.extra]
-        for wire in self.wires:
-            cmd += ["--wire", wire]
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=self._log,
-                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        deadline = time.monotonic() + timeout
-        assert self.proc.stdout is not None
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline().decode()
-            if not line:
-                raise RuntimeError(f"{self.name} exited: {self.log_text()[-2000:]}")
-            match = re.search(r"listening on [\d.]+:(\d+)", line)
-            if match:
-                self.port = int(match.group(1))
-                return self
-        raise RuntimeError(f"{self.name} did not start in {timeout} s")
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        if self.proc.stdout:
-            self.proc.stdout.close()
-        self._log.close()
-        self.proc = None
-
-    def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def connect(self):
-        return connect(self.port)
-
-
 def connect(port: int):
     return manager.connect(host="127.0.0.1", port=port, username=USER, password=PASSWORD, hostkey_verify=False,
                            look_for_keys=False, allow_agent=False, device_params={"name": "junos"}, timeout=30)
 
 
-class WireTap:
-    """A cable with a probe: relays a UDP wire between two devices and keeps every IP packet it carried.
+class Peer:
+    """One device of a test lab (``netconf_device.lab``), with the few calls the device tests need."""
 
-    Peer1 sends to ``port_a``, peer2 to ``port_b``; packets are ``(direction, bytes)`` with direction
-    ``"1>2"`` or ``"2>1"``. Runs in a thread (the devices are other processes)."""
+    def __init__(self, lab, name: str) -> None:
+        self.lab = lab
+        self.name = name
 
-    def __init__(self, wan1: int, wan2: int, limit: int = 100_000) -> None:
-        self.a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.a.bind(("127.0.0.1", 0))
-        self.b.bind(("127.0.0.1", 0))
-        self.port_a, self.port_b = self.a.getsockname()[1], self.b.getsockname()[1]
-        self.wan1, self.wan2 = wan1, wan2
-        self.packets: list[tuple[str, bytes]] = []
-        self.limit = limit
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True, name="wire-tap")
-        self._thread.start()
+    @property
+    def device(self):
+        return self.lab.device(self.name)
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            ready, _, _ = select.select([self.a, self.b], [], [], 0.1)
-            for sock in ready:
-                try:
-                    data, _addr = sock.recvfrom(65535)
-                except OSError:
-                    continue
-                if len(self.packets) < self.limit:
-                    self.packets.append(("1>2" if sock is self.a else "2>1", data))
-                try:
-                    if sock is self.a:
-                        self.b.sendto(data, ("127.0.0.1", self.wan2))
-                    else:
-                        self.a.sendto(data, ("127.0.0.1", self.wan1))
-                except OSError:
-                    pass  # the far device is down: lost, like on a cable
+    @property
+    def port(self) -> int:
+        return self.device.port
 
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(2)
-        self.a.close()
-        self.b.close()
+    def connect(self):
+        return self.device.connect(timeout=30)
+
+    def log_text(self) -> str:
+        path = self.device.log_path
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if sig == signal.SIGKILL:
+            self.device.kill()
+        else:
+            self.device.stop()
+
+    def start(self) -> None:
+        self.device.start()
 
 
 @dataclass
 class Pair:
-    """Two devices joined on et-0/2/10 by a UDP wire; each LAN (et-0/1/8) wired to a port of this process."""
+    """Two devices of a lab: WAN link peer1:et-0/2/10 -- peer2:et-0/2/10, host1/host2 on their et-0/1/8."""
 
-    peer1: DeviceProcess
-    peer2: DeviceProcess
-    host_ports: dict[str, tuple[int, int]] = field(default_factory=dict)  # host -> (our port, device's port)
-    tap: WireTap | None = None
+    lab: object
+    peer1: Peer
+    peer2: Peer
+
+    def run_hosts(self, fn):
+        """Run ``fn(hosts)`` (a coroutine function; ``hosts["host1"]`` ...) on the lab's host event loop."""
+        return self.lab.hosts_runner().run(fn)
 
     def stop(self) -> None:
-        for device in (self.peer1, self.peer2):
-            device.stop()
-        if self.tap is not None:
-            self.tap.close()
+        self.lab.down()
 
 
-def start_pair(workdir: Path, vpns1: list[Vpn], vpns2: list[Vpn] | None = None,
-               extra: tuple[str, ...] = (), tap: bool = False) -> Pair:
-    """Two devices; with ``tap`` their WAN wire passes through a ``WireTap`` that records every packet."""
+def lab_yaml(name: str, vpns1: list[Vpn], vpns2: list[Vpn]) -> str:
+    def host(device: str, lan: str, vpns: list[Vpn]) -> str:
+        addresses = ", ".join(f"{lan}.{v.k}.2/24" for v in vpns)
+        return (f"    attach: {device}:et-0/1/8\n    addresses: [{addresses}]\n"
+                f"    gateway: {lan}.{vpns[0].k}.1\n")
+
+    return (f"name: {name}\ndefaults:\n  user: {USER}\n  password: {PASSWORD}\n"
+            "devices:\n  peer1:\n    config: peer1.set\n  peer2:\n    config: peer2.set\n"
+            f"hosts:\n  host1:\n{host('peer1', '1.1', vpns1)}  host2:\n{host('peer2', '2.2', vpns2)}"
+            "links:\n  - peer1:et-0/2/10 peer2:et-0/2/10\n")
+
+
+def start_pair(workdir: Path, vpns1: list[Vpn], vpns2: list[Vpn] | None = None, *,
+               configs: tuple[str, str] | None = None, netns_hosts: bool = False) -> Pair:
+    """A lab of two devices configured by ``peer_config`` (or ``configs``), started without waiting for
+    tunnels (tests wait for what they expect, including tunnels that must stay down)."""
+    from netconf_device.lab import Lab
+
     vpns2 = vpns2 if vpns2 is not None else vpns1
-    wan1, wan2, lan1, h1, lan2, h2 = free_udp_ports(6)
-    wire_tap = WireTap(wan1, wan2) if tap else None
-    to2 = wire_tap.port_a if wire_tap else wan2  # where peer1 sends, and where peer2 hears peer1 from
-    to1 = wire_tap.port_b if wire_tap else wan1
-    peer1 = DeviceProcess("peer1", workdir, peer_config(1, vpns1), [
-        f"et-0/2/10=udp:127.0.0.1:{wan1}:127.0.0.1:{to2}", f"et-0/1/8=udp:127.0.0.1:{lan1}:127.0.0.1:{h1}"],
-        extra)
-    peer2 = DeviceProcess("peer2", workdir, peer_config(2, vpns2), [
-        f"et-0/2/10=udp:127.0.0.1:{wan2}:127.0.0.1:{to1}", f"et-0/1/8=udp:127.0.0.1:{lan2}:127.0.0.1:{h2}"],
-        extra)
-    pair = Pair(peer1, peer2, {"host1": (h1, lan1), "host2": (h2, lan2)}, wire_tap)
-    try:
-        peer1.start()
-        peer2.start()
-    except Exception:
-        pair.stop()
-        raise
-    return pair
-
-
-async def open_host(pair: Pair, name: str, vpn_indexes: list[int]):
-    """An emulated host on the LAN wire of peer1 (host1) or peer2 (host2), with address x.x.k.2 per VPN."""
-    from netconf_device.pfe.wires.host import Host
-    from netconf_device.pfe.wires.udp import UdpWire
-
-    ours, theirs = pair.host_ports[name]
-    lan = "1.1" if name == "host1" else "2.2"
-    wire = await UdpWire(("127.0.0.1", ours), ("127.0.0.1", theirs), name=name).open()
-    return Host(wire, [f"{lan}.{k}.2" for k in vpn_indexes], name=name)
+    directory = workdir / "lab"
+    directory.mkdir(parents=True)
+    first, second = configs or (peer_config(1, vpns1), peer_config(2, vpns2))
+    (directory / "peer1.set").write_text(first)
+    (directory / "peer2.set").write_text(second)
+    (directory / "lab.yaml").write_text(lab_yaml("nddev-" + workdir.name[-8:].lower().replace("_", "-"),
+                                                 vpns1, vpns2))
+    lab = Lab.load(directory, state_dir=workdir / "state", netns_hosts=netns_hosts)
+    lab.up(wait=False)
+    return Pair(lab, Peer(lab, "peer1"), Peer(lab, "peer2"))
 
 
 def command(m, text: str, fmt: str = "xml"):
@@ -341,4 +263,4 @@ def statistics(m, index: int | None = None) -> dict[str, int]:
     return {e.tag: int(e.text) for e in top.iter() if len(e) == 0 and (e.text or "").strip().isdigit()}
 
 
-__all__ = ["PASSWORD", "USER", "DeviceProcess", "Pair", "Vpn", "replace", "start_pair"]
+__all__ = ["PASSWORD", "USER", "Pair", "Peer", "Vpn", "replace", "start_pair"]

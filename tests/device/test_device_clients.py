@@ -3,7 +3,6 @@ ncclient (`<command>` in XML and JSON) and an `ansible-playbook` run of `junos_c
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
@@ -12,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from device_testlib import PASSWORD, USER, Vpn, ipsec_sas, open_host, settled, wait_for
+from device_testlib import PASSWORD, USER, Vpn, ipsec_sas, settled, wait_for
 from lxml import etree
 
 PLAYBOOK = """
@@ -68,12 +67,11 @@ def test_device_clients_read_live_state(pairs, tmp_path):
         wait_for(lambda: ipsec_sas(m) and settled(m, m2, 1), what="tunnel up")
         spis = dict(ipsec_sas(m)[500001])
 
-        async def ping():
-            host1 = await open_host(pair, "host1", [1])
-            await open_host(pair, "host2", [1])
+        async def ping(hosts):
+            host1 = hosts["host1"]
             return await host1.ping("2.2.1.2", count=5, interval=0.02, timeout=2.0)
 
-        assert asyncio.run(ping()).received == 5
+        assert pair.run_hosts(ping).received == 5
 
         # --- ncclient: <command> in XML and in JSON
         xml = m.rpc(etree.fromstring("<command>show security ike security-associations</command>"))

@@ -4,12 +4,11 @@ ping, with both ends rekeying at once (collisions included)."""
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import time
 
 import pytest
-from device_testlib import Vpn, ike_sas, ipsec_sas, open_host, output_text, statistics, wait_for
+from device_testlib import Vpn, ike_sas, ipsec_sas, output_text, statistics, wait_for
 
 
 @pytest.mark.slow
@@ -34,12 +33,11 @@ def test_device_dpd_detects_a_restarted_peer_and_the_tunnel_comes_back(pairs):
         wait_for(lambda: ipsec_sas(m1), timeout=20, what="the tunnel back")
         assert ipsec_sas(m1)[500001] != old_sas
 
-        async def ping():
-            host1 = await open_host(pair, "host1", [1])
-            await open_host(pair, "host2", [1])
+        async def ping(hosts):
+            host1 = hosts["host1"]
             return await host1.ping("2.2.1.2", count=3, interval=0.05, timeout=2.0)
 
-        assert asyncio.run(ping()).received == 3
+        assert pair.run_hosts(ping).received == 3
 
 
 def test_device_rekeys_by_lifetime_lose_no_packets(pairs):
@@ -49,12 +47,11 @@ def test_device_rekeys_by_lifetime_lose_no_packets(pairs):
         wait_for(lambda: ipsec_sas(m1) and ipsec_sas(m2), what="tunnel up")
         first = ipsec_sas(m1)[500001]
 
-        async def continuous_ping():
-            host1 = await open_host(pair, "host1", [1])
-            await open_host(pair, "host2", [1])
+        async def continuous_ping(hosts):
+            host1 = hosts["host1"]
             return await host1.ping("2.2.1.2", count=600, interval=0.0, timeout=2.0, size=1000)
 
-        result = asyncio.run(continuous_ping())
+        result = pair.run_hosts(continuous_ping)
         assert result.sent == 600 and result.received == 600, f"lost {result.sent - result.received} packets"
         assert ipsec_sas(m1)[500001] != first
         detail = m1.command("show security ipsec security-associations detail", format="xml")

@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 
 import pytest
-from device_testlib import REPO, Vpn, ipsec_sas, open_host, output_text, settled, statistics, wait_for
+from device_testlib import REPO, Vpn, ipsec_sas, output_text, settled, statistics, wait_for
 from lxml import etree
 from ncclient.operations import RPCError
 
@@ -50,12 +49,11 @@ def test_device_live_commands_in_every_format_and_clear_acts_on_the_engines(pair
         with pair.peer2.connect() as m2:
             wait_for(lambda: 500001 in ipsec_sas(m) and settled(m, m2, 1), what="tunnel 1 up")
 
-        async def ping():
-            host1 = await open_host(pair, "host1", [1])
-            await open_host(pair, "host2", [1])
+        async def ping(hosts):
+            host1 = hosts["host1"]
             return await host1.ping("2.2.1.2", count=4, interval=0.02, timeout=2.0)
 
-        assert asyncio.run(ping()).received == 4
+        assert pair.run_hosts(ping).received == 4
         for text, top in LIVE_COMMANDS.items():
             xml = m.command(text, format="xml")
             assert [_local(e.tag) for e in xml.xpath("/*/*")][:1] == [top], text

@@ -4,11 +4,10 @@ initiates."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import pytest
-from device_testlib import Vpn, ike_sas, ipsec_sas, open_host, output_text, wait_for
+from device_testlib import Vpn, ike_sas, ipsec_sas, output_text, wait_for
 
 
 def _interface_output_packets(m, name: str) -> int:
@@ -58,13 +57,12 @@ def test_device_on_traffic_starts_on_the_first_packet_and_responder_only_never_i
         inactive = m1.command("show security ipsec inactive-tunnels", format="xml")
         assert inactive.xpath("//total-inactive-tunnels")[0].text == "2"
 
-        async def first_packet():
-            host1 = await open_host(pair, "host1", [1, 2])
-            await open_host(pair, "host2", [1, 2])
+        async def first_packet(hosts):
+            host1 = hosts["host1"]
             # the first echo request is the trigger (dropped while IKE negotiates); the next ones pass
             return await host1.ping("2.2.1.2", count=4, interval=0.3, timeout=1.0)
 
-        result = asyncio.run(first_packet())
+        result = pair.run_hosts(first_packet)
         assert result.received >= 3, result
         assert set(ipsec_sas(m1)) == {500001} and set(ipsec_sas(m2)) == {500001}
         sas = ike_sas(m1)

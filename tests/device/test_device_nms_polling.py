@@ -10,7 +10,7 @@ import time
 from collections import defaultdict
 
 import pytest
-from device_testlib import Vpn, connect, ipsec_sas, open_host, settled, wait_for
+from device_testlib import Vpn, connect, ipsec_sas, settled, wait_for
 from junos_shapes import validate
 from lxml import etree
 
@@ -88,9 +88,8 @@ def test_device_ten_nms_sessions_poll_while_traffic_flows_and_tunnels_rekey(pair
         for thread in threads:
             thread.start()
 
-        async def traffic():
-            host1 = await open_host(pair, "host1", [1, 2])
-            await open_host(pair, "host2", [1, 2])
+        async def traffic(hosts):
+            host1 = hosts["host1"]
             deadline = asyncio.get_running_loop().time() + DURATION
 
             async def flow(destination: str, size: int):
@@ -102,7 +101,7 @@ def test_device_ten_nms_sessions_poll_while_traffic_flows_and_tunnels_rekey(pair
 
             return await asyncio.gather(flow("2.2.1.2", 1000), flow("2.2.2.2", 200))
 
-        flows = asyncio.run(traffic())
+        flows = pair.run_hosts(traffic)
         stop.set()
         for thread in threads:
             thread.join(30)

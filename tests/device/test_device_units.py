@@ -71,6 +71,25 @@ def test_device_in_process_composition_applies_commits_to_both_engines(tmp_path)
             device.datastore.commit(sid, time.time())
             device.datastore.close_session(sid, time.time())
             assert set(engines.datapath.vpns) == {500001} and set(engines.iked.engine.vpns) == {"vpn1"}
+            # `show interfaces terse` reads the PFE's counters once per request, not once per interface
+            # (2000 st0 units took 9.5 s before, 0.1 s since)
+            calls = []
+            real = engines.datapath.interface_statistics
+            engines.datapath.interface_statistics = lambda name=None: calls.append(name) or real(name)
+            from lxml import etree
+
+            from netconf_device.rpc import interfaces
+
+            class Ctx:
+                pass
+
+            ctx = Ctx()
+            ctx.device = device
+            reply = interfaces.get_interface_information(ctx, etree.fromstring(
+                "<get-interface-information><terse/></get-interface-information>"))
+            assert len(reply.findall("physical-interface")) > 50 and calls == [None]
+            oper = {i.findtext("name"): i.findtext("oper-status") for i in reply.iter("logical-interface")}
+            assert oper["st0.1"] == "down" and oper["et-0/2/10.0"] == "up"
         finally:
             await device.stop()
         assert engines.runner.wires == {}

@@ -6,10 +6,9 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import uuid
 
 import pytest
-from device_testlib import REPO, DeviceProcess, Vpn, free_udp_ports, ipsec_sas, peer_config, wait_for
+from device_testlib import REPO, Vpn, ipsec_sas, wait_for
 
 from netconf_device.live.wirespec import TunWireSpec, UdpWireSpec, WireSpecError, parse_wire, parse_wires
 
@@ -61,41 +60,20 @@ def test_device_serve_refuses_bad_and_unusable_wires(tmp_path):
     assert used.returncode == 1 and "cannot open a wire" in used.stderr
 
 
-@pytest.fixture
-def namespaces():
-    suffix = uuid.uuid4().hex[:4]
-    names = [f"nddev-h1-{suffix}", f"nddev-h2-{suffix}"]
-    for name in names:
-        subprocess.run(["ip", "netns", "add", name], check=True)
-    yield names
-    for name in names:
-        subprocess.run(["ip", "netns", "del", name], check=False)
-
-
 @pytest.mark.root
-def test_device_tun_wires_carry_system_ping_between_namespaces(tmp_path, namespaces):
-    ns1, ns2 = namespaces
-    suffix = ns1[-4:]
-    wan1, wan2 = free_udp_ports(2)
-    peer1 = DeviceProcess("peer1", tmp_path, peer_config(1, [Vpn(1)]), [
-        f"et-0/2/10=udp:127.0.0.1:{wan1}:127.0.0.1:{wan2}",
-        f"et-0/1/8=tun:nddev1-{suffix},netns={ns1},address=1.1.1.2/24,route=default"])
-    peer2 = DeviceProcess("peer2", tmp_path, peer_config(2, [Vpn(1)]), [
-        f"et-0/2/10=udp:127.0.0.1:{wan2}:127.0.0.1:{wan1}",
-        f"et-0/1/8=tun:nddev2-{suffix},netns={ns2},address=2.2.1.2/24,route=default"])
-    try:
-        peer1.start()
-        peer2.start()
-        with peer1.connect() as m1:
-            wait_for(lambda: ipsec_sas(m1), what="tunnel up")
-            ping = subprocess.run(["ip", "netns", "exec", ns1, "ping", "-c", "3", "-i", "0.2", "-W", "2", "2.2.1.2"],
-                                  capture_output=True, text=True, timeout=30)
-            assert ping.returncode == 0 and " 0% packet loss" in ping.stdout, ping.stdout + ping.stderr
-            stats = m1.command("show security ipsec statistics", format="xml")
-            assert stats.xpath("//esp-encrypted-packets")[0].text == "3"
-    finally:
-        peer1.stop()
-        peer2.stop()
-    for ns, link in ((ns1, f"nddev1-{suffix}"), (ns2, f"nddev2-{suffix}")):  # the TUN went with its device
-        gone = subprocess.run(["ip", "-n", ns, "link", "show", link], capture_output=True, text=True)
-        assert gone.returncode != 0
+def test_device_tun_wires_carry_system_ping_between_namespaces(pairs):
+    """Netns hosts: the lab gives each device `--wire et-0/1/8=tun:NAME,netns=NS,address=...,route=default`."""
+    pair = pairs.start([Vpn(1)], netns_hosts=True)
+    state = pair.lab._require_state()
+    wire = state["devices"]["peer1"]["wires"]["et-0/1/8"]
+    assert parse_wire(f"et-0/1/8={wire}").netns == state["hosts"]["host1"]["netns"]
+    with pair.peer1.connect() as m1:
+        wait_for(lambda: ipsec_sas(m1), what="tunnel up")
+        ping = pair.lab.host("host1").run(["ping", "-c", "3", "-i", "0.2", "-W", "2", "2.2.1.2"], timeout=30)
+        assert ping.returncode == 0 and " 0% packet loss" in ping.stdout, ping.stdout + ping.stderr
+        stats = m1.command("show security ipsec statistics", format="xml")
+        assert stats.xpath("//esp-encrypted-packets")[0].text == "3"
+    host1 = state["hosts"]["host1"]
+    pair.peer1.stop()  # the TUN device goes with the process that opened it
+    gone = subprocess.run(["ip", "-n", host1["netns"], "link", "show", host1["ifname"]], capture_output=True)
+    assert gone.returncode != 0
