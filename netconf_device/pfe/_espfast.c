@@ -777,7 +777,12 @@ bitmap_load(Bitmap *bm, PyObject *value, Py_ssize_t size)
         PyErr_NoMemory();
         return -1;
     }
-    PyObject *raw = PyObject_CallMethod(value, "to_bytes", "nO", bm->nwords * 8, S.little);
+    PyObject *length = PyLong_FromSsize_t(bm->nwords * 8);
+    if (length == NULL) {
+        return -1;
+    }
+    PyObject *raw = PyObject_CallMethodObjArgs(value, S.to_bytes, length, S.little, NULL);
+    Py_DECREF(length);
     if (raw == NULL) {
         return -1;
     }
@@ -814,7 +819,7 @@ bitmap_value(Bitmap *bm)
             bytes[w * 8 + k] = (uint8_t)(bm->words[w] >> (8 * k));
         }
     }
-    PyObject *value = PyObject_CallMethod((PyObject *)&PyLong_Type, "from_bytes", "OO", raw, S.little);
+    PyObject *value = PyObject_CallMethodObjArgs((PyObject *)&PyLong_Type, S.from_bytes, raw, S.little, NULL);
     Py_DECREF(raw);
     return value;
 }
