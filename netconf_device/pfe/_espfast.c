@@ -307,6 +307,7 @@ typedef struct {
     PyObject *st0;
     PyObject *tunnel;
     PyObject *wan;
+    uint64_t seq_soft; /* rekey threshold of the sequence counter (fixed for the SA's life) */
     uint32_t spi;
     int esn;
     int df_mode; /* 0 copy, 1 set, 2 clear */
@@ -336,16 +337,16 @@ Encap_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
     static char *keywords[] = {
         "encrypt_into", "sa", "egress", "st0", "tunnel", "wan", "spi", "salt", "esn", "max_inner",
-        "df_mode", "sport", "dport", "local", "remote", NULL,
+        "df_mode", "sport", "dport", "local", "remote", "seq_soft", NULL,
     };
     PyObject *encrypt_into, *sa, *egress, *st0, *tunnel, *wan, *salt, *local, *remote;
-    unsigned long long spi;
+    unsigned long long spi, seq_soft;
     int esn, df_mode;
     Py_ssize_t max_inner;
     unsigned int sport, dport;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOUOOOKSpniIISS:Encap", keywords, &encrypt_into, &sa,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOUOOOKSpniIISSK:Encap", keywords, &encrypt_into, &sa,
                                      &egress, &st0, &tunnel, &wan, &spi, &salt, &esn, &max_inner, &df_mode,
-                                     &sport, &dport, &local, &remote)) {
+                                     &sport, &dport, &local, &remote, &seq_soft)) {
         return NULL;
     }
     if (spi > 0xFFFFFFFFULL || df_mode < 0 || df_mode > 2 || sport > 0xFFFF || dport > 0xFFFF) {
@@ -372,6 +373,7 @@ Encap_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->tunnel = Py_NewRef(tunnel);
     self->wan = Py_NewRef(wan);
     self->spi = (uint32_t)spi;
+    self->seq_soft = seq_soft;
     self->esn = esn;
     self->df_mode = df_mode;
     self->max_inner = max_inner;
@@ -476,6 +478,14 @@ static PyTypeObject DecapType = {
 /* ----------------------------------------------------------------------------------- the batch */
 enum { KIND_ENCAP = 1, KIND_DECAP = 2 };
 
+#define PENDING_SLOTS 16
+
+typedef struct {
+    PyObject *obj; /* strong */
+    PyObject *name;
+    unsigned long long delta;
+} PendingAdd;
+
 typedef struct {
     PyObject *fast;   /* FastOut / FastIn (strong) */
     PyObject *native; /* Encap / Decap (strong) */
@@ -499,7 +509,49 @@ typedef struct {
     uint8_t nonce[12];
     uint8_t aad[12];
     Py_ssize_t done;
+    PendingAdd pending[PENDING_SLOTS];
+    int npending;
 } Batch;
+
+/* Add to a counter shared by many groups of the batch (the WAN interface, a LAN egress): summed here and
+ * applied once at the end of the batch, so that 2000 one-packet groups do not touch it 2000 times. */
+static int
+pending_add(Batch *b, PyObject *obj, PyObject *name, unsigned long long delta)
+{
+    if (delta == 0) {
+        return 0;
+    }
+    for (int i = 0; i < b->npending; i++) {
+        PendingAdd *p = &b->pending[i];
+        if (p->obj == obj && p->name == name) {
+            p->delta += delta;
+            return 0;
+        }
+    }
+    if (b->npending == PENDING_SLOTS) {
+        return add_attr(obj, name, delta);
+    }
+    PendingAdd *p = &b->pending[b->npending++];
+    p->obj = Py_NewRef(obj);
+    p->name = name;
+    p->delta = delta;
+    return 0;
+}
+
+/* Apply the pending additions (also after an error, which is kept). */
+static int
+pending_flush(Batch *b)
+{
+    Stash stash = {NULL, NULL, NULL};
+    stash_error(&stash);
+    for (int i = 0; i < b->npending; i++) {
+        PendingAdd *p = &b->pending[i];
+        KEEP(&stash, add_attr(p->obj, p->name, p->delta));
+        Py_DECREF(p->obj);
+    }
+    b->npending = 0;
+    return stash_restore(&stash);
+}
 
 static size_t
 pointer_hash(const void *p)
@@ -621,8 +673,8 @@ static int
 encap_group(Batch *b, Group *group)
 {
     Encap *e = (Encap *)group->native;
-    uint64_t seq, soft;
-    if (get_u64_attr(e->sa, S.seq, &seq) < 0 || get_u64_attr(e->sa, S.seq_soft, &soft) < 0) {
+    uint64_t seq, soft = e->seq_soft;
+    if (get_u64_attr(e->sa, S.seq, &seq) < 0) {
         return -1;
     }
     if (seq >= soft || (uint64_t)group->count >= soft - seq) {
@@ -742,8 +794,8 @@ encap_group(Batch *b, Group *group)
         KEEP(&stash, add_attr(e->st0, S.output_bytes, inner_bytes));
         KEEP(&stash, add_attr(e->tunnel, S.esp_encrypted_packets, sent));
         KEEP(&stash, add_attr(e->tunnel, S.esp_encrypted_bytes, outer_bytes));
-        KEEP(&stash, add_attr(e->wan, S.output_packets, sent));
-        KEEP(&stash, add_attr(e->wan, S.output_bytes, outer_bytes));
+        KEEP(&stash, pending_add(b, e->wan, S.output_packets, sent));
+        KEEP(&stash, pending_add(b, e->wan, S.output_bytes, outer_bytes));
     }
     (void)rc; /* an error in the loop is in the stash */
     return stash_restore(&stash);
@@ -908,13 +960,13 @@ typedef struct {
 } ForwardState;
 
 static int
-forward_flush(ForwardState *fs)
+forward_flush(Batch *b, ForwardState *fs)
 {
     int rc = 0;
     if (fs->counted_for != NULL && (fs->packets || fs->bytes)) {
         PyObject *counters = PyObject_GetAttr(fs->counted_for, S.counters);
-        if (counters == NULL || add_attr(counters, S.output_packets, fs->packets) < 0
-            || add_attr(counters, S.output_bytes, fs->bytes) < 0) {
+        if (counters == NULL || pending_add(b, counters, S.output_packets, fs->packets) < 0
+            || pending_add(b, counters, S.output_bytes, fs->bytes) < 0) {
             rc = -1;
         }
         Py_XDECREF(counters);
@@ -1128,7 +1180,7 @@ decap_group(Batch *b, Group *group)
             break;
         }
         if (fs.counted_for != fs.forward) {
-            if (forward_flush(&fs) < 0) {
+            if (forward_flush(b, &fs) < 0) {
                 rc = -1;
                 break;
             }
@@ -1151,7 +1203,7 @@ decap_group(Batch *b, Group *group)
         Py_DECREF(bitmap);
     }
     bitmap_free(&bm);
-    KEEP(&stash, forward_flush(&fs));
+    KEEP(&stash, forward_flush(b, &fs));
     KEEP(&stash, add_attr(d->tunnel, S.replay_errors, replays));
     KEEP(&stash, add_attr(d->tunnel, S.esp_authentication_failures, forgeries));
     KEEP(&stash, add_attr(d->tunnel, S.discard_errors, replays + forgeries));
@@ -1521,8 +1573,13 @@ run(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             }
         }
     }
-    result = PyLong_FromSsize_t(b->done);
+    if (pending_flush(b) == 0) {
+        result = PyLong_FromSsize_t(b->done);
+    }
 done:
+    if (result == NULL) {
+        pending_flush(b); /* what was sent stays counted; the first error is kept */
+    }
     batch_clear(b);
     Py_DECREF(packets);
     return result;

@@ -92,6 +92,7 @@ class FastOut:
             encrypt_into=sa.aead.encrypt_into, sa=sa, egress=self.egress, st0=self.st0, tunnel=self.tunnel,
             wan=self.wan, spi=sa.spi, salt=sa.salt, esn=sa.esn, max_inner=self.max_inner, df_mode=df_mode,
             sport=sa.sport if udp else 0, dport=sa.dport if udp else 0, local=sa.local, remote=sa.remote,
+            seq_soft=sa.seq_soft,
         ) if native else None
 
 

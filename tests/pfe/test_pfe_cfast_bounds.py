@@ -353,7 +353,7 @@ def test_pfe_cfast_rejects_bad_parameters_and_items():
     dp = peer("a", fast_path_impl="c")
     sa = next(iter(dp.sad.pairs.values())).outbound
     counters = sa.counters
-    good = dict(encrypt_into=sa.aead.encrypt_into, sa=sa, egress="et-0/2/10", st0=counters, tunnel=counters,
+    good = dict(encrypt_into=sa.aead.encrypt_into, sa=sa, egress="et-0/2/10", st0=counters, tunnel=counters, seq_soft=9,
                 wan=counters, spi=1, salt=b"salt", esn=False, max_inner=1400, df_mode=0, sport=0, dport=0,
                 local=bytes(4), remote=bytes(4))
     _espfast.Encap(**good)
