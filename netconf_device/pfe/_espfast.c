@@ -37,7 +37,7 @@ static struct {
     PyObject *esp_encrypted_packets, *esp_encrypted_bytes, *esp_decrypted_packets, *esp_decrypted_bytes;
     PyObject *replay_errors, *discard_errors, *esp_authentication_failures;
     PyObject *ingress, *tunnel_by_dst, *own4, *inbound, *inbound_udp, *forward_by_dst;
-    PyObject *tunnel_decision, *forward_decision, *finish_decap;
+    PyObject *tunnel_decision, *forward_decision, *finish_decap, *dest_cache;
     PyObject *to_bytes, *from_bytes, *little;
 } S;
 
@@ -475,6 +475,92 @@ static PyTypeObject DecapType = {
     .tp_doc = "One inbound SA as the C fast path needs it (built by fastpath.FastIn).",
 };
 
+/* ----------------------------------------------------------------------------------- DestCache */
+/* A direct-mapped cache of FastTables' per-destination decisions (tunnel_by_dst, forward_by_dst) keyed by
+ * the 32-bit address: saves building a bytes key and a dictionary lookup per packet. It only mirrors the
+ * dictionaries; FastTables clears it whenever it clears or replaces them. */
+#define DEST_CACHE_SIZE 1024
+
+typedef struct {
+    uint32_t address;
+    PyObject *decision; /* FastOut / FastForward / False (strong), NULL: empty */
+} DestEntry;
+
+typedef struct {
+    PyObject_HEAD
+    DestEntry tunnel[DEST_CACHE_SIZE];
+    DestEntry forward[DEST_CACHE_SIZE];
+} DestCache;
+
+static inline DestEntry *
+dest_slot(DestEntry *table, uint32_t address)
+{
+    return &table[(uint32_t)(address * 2654435761u) >> 22];
+}
+
+static int
+DestCache_clear(PyObject *op)
+{
+    DestCache *self = (DestCache *)op;
+    for (int i = 0; i < DEST_CACHE_SIZE; i++) {
+        Py_CLEAR(self->tunnel[i].decision);
+        Py_CLEAR(self->forward[i].decision);
+    }
+    return 0;
+}
+
+static int
+DestCache_traverse(PyObject *op, visitproc visit, void *arg)
+{
+    DestCache *self = (DestCache *)op;
+    for (int i = 0; i < DEST_CACHE_SIZE; i++) {
+        Py_VISIT(self->tunnel[i].decision);
+        Py_VISIT(self->forward[i].decision);
+    }
+    return 0;
+}
+
+static void
+DestCache_dealloc(PyObject *op)
+{
+    PyObject_GC_UnTrack(op);
+    DestCache_clear(op);
+    Py_TYPE(op)->tp_free(op);
+}
+
+static PyObject *
+DestCache_clear_method(PyObject *op, PyObject *unused)
+{
+    (void)unused;
+    DestCache_clear(op);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef DestCache_methods[] = {
+    {"clear", DestCache_clear_method, METH_NOARGS, "Forget every cached decision."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject DestCacheType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "netconf_device.pfe._espfast.DestCache",
+    .tp_basicsize = sizeof(DestCache),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_new = PyType_GenericNew,
+    .tp_dealloc = DestCache_dealloc,
+    .tp_traverse = DestCache_traverse,
+    .tp_clear = DestCache_clear,
+    .tp_methods = DestCache_methods,
+    .tp_doc = "Per-destination fast-path decisions by IPv4 address (owned by fastpath.FastTables).",
+};
+
+static void
+dest_store(DestEntry *entry, uint32_t address, PyObject *decision)
+{
+    Py_XSETREF(entry->decision, Py_NewRef(decision));
+    entry->address = address;
+}
+
 /* ----------------------------------------------------------------------------------- the batch */
 enum { KIND_ENCAP = 1, KIND_DECAP = 2 };
 
@@ -496,6 +582,7 @@ typedef struct {
 typedef struct {
     PyObject *tables, *dp, *now, *out, *slow, *diverted;
     PyObject *ingress, *tunnel_by_dst, *own4, *inbound, *inbound_udp, *forward_by_dst;
+    DestCache *cache; /* NULL: none */
     Py_ssize_t n;
     PyObject **items; /* strong references to the (interface, packet) tuples */
     Py_ssize_t *next;
@@ -983,6 +1070,12 @@ forward_for(Batch *b, ForwardState *fs, const uint8_t *dst)
     if (fs->last_decision != NULL && address == fs->last_dst) {
         return Py_NewRef(fs->last_decision); /* consecutive packets of a flow: no dictionary lookup */
     }
+    DestEntry *entry = b->cache ? dest_slot(b->cache->forward, address) : NULL;
+    if (entry != NULL && entry->decision != NULL && entry->address == address) {
+        Py_XSETREF(fs->last_decision, Py_NewRef(entry->decision));
+        fs->last_dst = address;
+        return Py_NewRef(entry->decision);
+    }
     PyObject *key = PyBytes_FromStringAndSize((const char *)dst, 4);
     if (key == NULL) {
         return NULL;
@@ -998,6 +1091,9 @@ forward_for(Batch *b, ForwardState *fs, const uint8_t *dst)
     if (forward != NULL) {
         Py_XSETREF(fs->last_decision, Py_NewRef(forward));
         fs->last_dst = address;
+        if (entry != NULL) {
+            dest_store(entry, address, forward);
+        }
     }
     return forward;
 }
@@ -1271,18 +1367,28 @@ classify_one(Batch *b, Lookup *lk, const uint8_t *p, Py_ssize_t length, PyObject
     if (!lk->have_dst || dst != lk->dst) {
         lk->have_dst = 0;
         Py_CLEAR(lk->decision);
-        Py_XSETREF(lk->dst_key, PyBytes_FromStringAndSize((const char *)p + 16, 4));
-        if (lk->dst_key == NULL) {
-            return -1;
+        Py_CLEAR(lk->dst_key); /* built only when a dictionary needs it */
+        DestEntry *entry = b->cache ? dest_slot(b->cache->tunnel, dst) : NULL;
+        PyObject *decision;
+        if (entry != NULL && entry->decision != NULL && entry->address == dst) {
+            decision = Py_NewRef(entry->decision);
         }
-        PyObject *decision = PyDict_GetItemWithError(b->tunnel_by_dst, lk->dst_key);
-        if (decision != NULL) {
-            Py_INCREF(decision);
-        }
-        else if (PyErr_Occurred()
-                 || (decision = PyObject_CallMethodObjArgs(b->tables, S.tunnel_decision, b->dp, lk->dst_key,
-                                                           NULL)) == NULL) {
-            return -1;
+        else {
+            if ((lk->dst_key = PyBytes_FromStringAndSize((const char *)p + 16, 4)) == NULL) {
+                return -1;
+            }
+            decision = PyDict_GetItemWithError(b->tunnel_by_dst, lk->dst_key);
+            if (decision != NULL) {
+                Py_INCREF(decision);
+            }
+            else if (PyErr_Occurred()
+                     || (decision = PyObject_CallMethodObjArgs(b->tables, S.tunnel_decision, b->dp,
+                                                               lk->dst_key, NULL)) == NULL) {
+                return -1;
+            }
+            if (entry != NULL) {
+                dest_store(entry, dst, decision);
+            }
         }
         lk->decision = decision;
         lk->truth = decision == Py_False ? 0 : PyObject_IsTrue(decision);
@@ -1298,8 +1404,13 @@ classify_one(Batch *b, Lookup *lk, const uint8_t *p, Py_ssize_t length, PyObject
         *fast = lk->decision;
         return 0;
     }
-    if (lk->own < 0 && (lk->own = PySet_Contains(b->own4, lk->dst_key)) < 0) {
-        return -1;
+    if (lk->own < 0) {
+        if (lk->dst_key == NULL && (lk->dst_key = PyBytes_FromStringAndSize((const char *)p + 16, 4)) == NULL) {
+            return -1;
+        }
+        if ((lk->own = PySet_Contains(b->own4, lk->dst_key)) < 0) {
+            return -1;
+        }
     }
     if (!lk->own) {
         return 0;
@@ -1482,6 +1593,7 @@ batch_clear(Batch *b)
     Py_XDECREF(b->inbound);
     Py_XDECREF(b->inbound_udp);
     Py_XDECREF(b->forward_by_dst);
+    Py_XDECREF(b->cache);
 }
 
 static int
@@ -1554,6 +1666,21 @@ run(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         || table_attr(b->tables, S.forward_by_dst, &b->forward_by_dst, 1) < 0) {
         goto done;
     }
+    {
+        PyObject *cache = PyObject_GetAttr(b->tables, S.dest_cache);
+        if (cache == NULL) {
+            goto done;
+        }
+        if (cache != Py_None && !PyObject_TypeCheck(cache, &DestCacheType)) {
+            Py_DECREF(cache);
+            PyErr_SetString(PyExc_TypeError, "FastTables._dest_cache must be a DestCache or None");
+            goto done;
+        }
+        b->cache = cache == Py_None ? NULL : (DestCache *)cache;
+        if (b->cache == NULL) {
+            Py_DECREF(cache);
+        }
+    }
     if ((b->w_nonce = window_new(1)) == NULL || (b->w_data = window_new(1)) == NULL
         || (b->w_aad = window_new(1)) == NULL || (b->w_out = window_new(0)) == NULL) {
         goto done;
@@ -1617,7 +1744,7 @@ intern_names(void)
         {&S.tunnel_by_dst, "tunnel_by_dst"}, {&S.own4, "own4"}, {&S.inbound, "inbound"},
         {&S.inbound_udp, "inbound_udp"}, {&S.forward_by_dst, "forward_by_dst"},
         {&S.tunnel_decision, "_tunnel_decision"}, {&S.forward_decision, "_forward_decision"},
-        {&S.finish_decap, "_finish_decap"}, {&S.to_bytes, "to_bytes"}, {&S.from_bytes, "from_bytes"},
+        {&S.finish_decap, "_finish_decap"}, {&S.dest_cache, "_dest_cache"}, {&S.to_bytes, "to_bytes"}, {&S.from_bytes, "from_bytes"},
         {&S.little, "little"},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -1632,7 +1759,7 @@ PyMODINIT_FUNC
 PyInit__espfast(void)
 {
     if (intern_names() < 0 || PyType_Ready(&WindowType) < 0 || PyType_Ready(&EncapType) < 0
-        || PyType_Ready(&DecapType) < 0) {
+        || PyType_Ready(&DecapType) < 0 || PyType_Ready(&DestCacheType) < 0) {
         return NULL;
     }
     if (S.invalid_tag == NULL) {
@@ -1651,7 +1778,8 @@ PyInit__espfast(void)
         return NULL;
     }
     if (PyModule_AddObjectRef(module, "Encap", (PyObject *)&EncapType) < 0
-        || PyModule_AddObjectRef(module, "Decap", (PyObject *)&DecapType) < 0) {
+        || PyModule_AddObjectRef(module, "Decap", (PyObject *)&DecapType) < 0
+        || PyModule_AddObjectRef(module, "DestCache", (PyObject *)&DestCacheType) < 0) {
         Py_DECREF(module);
         return NULL;
     }

@@ -151,6 +151,8 @@ class FastTables:
         self._outs: dict[int, FastOut] = {}
         #: One FastForward per egress port, shared by every destination routed there (cheap per batch).
         self._forwards: dict[str, FastForward] = {}
+        #: The C path's mirror of tunnel_by_dst / forward_by_dst by 32-bit address; cleared with them.
+        self._dest_cache = _espfast.DestCache() if self._native else None
         #: Packets completed by the fast loops (encrypted + decrypted and forwarded), for tests and tuning.
         self.packets = 0
 
@@ -180,6 +182,12 @@ class FastTables:
         """Outbound decisions depend on which pair is newest per tunnel: recompute them lazily."""
         self.tunnel_by_dst = {}
         self._outs = {}
+        self._clear_dest_cache()
+
+    def _clear_dest_cache(self) -> None:
+        """Whenever tunnel_by_dst or forward_by_dst lose entries, the C path's mirror of them goes too."""
+        if self._dest_cache is not None:
+            self._dest_cache.clear()
 
     def _add_inbound(self, pair) -> None:
         sa = pair.inbound
@@ -213,6 +221,7 @@ class FastTables:
                         decision = self._outs[id(pair)] = FastOut(pair, sa.egress, st0, self._native)
         if len(self.tunnel_by_dst) >= CACHE_LIMIT:
             self.tunnel_by_dst.clear()
+            self._clear_dest_cache()
         self.tunnel_by_dst[dst] = decision
         return decision
 
@@ -227,6 +236,7 @@ class FastTables:
                     decision = self._forwards[port.name] = FastForward(port)
         if len(self.forward_by_dst) >= CACHE_LIMIT:
             self.forward_by_dst.clear()
+            self._clear_dest_cache()
         self.forward_by_dst[dst] = decision
         return decision
 

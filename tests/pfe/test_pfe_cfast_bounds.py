@@ -17,10 +17,12 @@ from pfe_testlib import (
     LAN,
     SPI_A_TO_B,
     WAN,
+    child_sa,
     esp_trailer,
     expected_forwarded,
     forge_esp,
     host,
+    make_intent,
     peer,
     scapy_decrypt,
     scapy_encrypt,
@@ -30,7 +32,7 @@ from pfe_testlib import (
 
 from netconf_device.config.intent import StaticRoute
 from netconf_device.pfe import fastpath, ip
-from netconf_device.sa import UdpEncap
+from netconf_device.sa import ChildSaDeleted, ChildSaInstalled, UdpEncap
 
 pytestmark = pytest.mark.skipif(
     not fastpath.native_available(),
@@ -375,3 +377,64 @@ def test_pfe_cfast_rejects_bad_parameters_and_items():
         _espfast.run(dp.fast, dp, [], 1.0, [], [])
     # Packets that are not bytes are left to the general path untouched.
     assert dp.fast.packets == 0
+
+
+# --------------------------------------------------------------------------- cached decisions
+def _run_steps(steps, **kwargs) -> list:
+    """Steps are batches (processed) or callables (applied to each datapath); all three must agree."""
+    peers = [peer("a", fast_path_impl="c", **kwargs), peer("a", fast_path_impl="python", **kwargs),
+             peer("a", fast_path=False, **kwargs)]
+    produced = []
+    for number, step in enumerate(steps):
+        if callable(step):
+            for dp in peers:
+                step(dp)
+            continue
+        outputs = [dp.process(step, float(number)) for dp in peers]
+        assert outputs[0] == outputs[1]
+        assert sorted(outputs[0]) == sorted(outputs[2])
+        states = [_state(dp) for dp in peers]
+        assert states[0] == states[1] == states[2]
+        produced.append(outputs[0])
+    return produced
+
+
+def _to_hosts(count: int) -> list:
+    return [(LAN, udp_packet(host("a", 4), host("b", 4, n), payload=bytes(n))) for n in range(2, 2 + count)]
+
+
+def test_pfe_cfast_decisions_follow_reconfiguration():
+    batch = _to_hosts(30)
+    rerouted = make_intent("a", extra_routes=(StaticRoute(ipaddress.ip_network("2.2.2.0/26"), ("1.1.1.9",)),))
+    out = _run_steps([batch, lambda dp: dp.apply_intent(rerouted), batch,
+                      lambda dp: dp.apply_intent(make_intent("a")), batch])
+    egresses = [[egress for egress, _ in step] for step in out]
+    assert egresses[0] == egresses[2] == [WAN] * 30
+    assert egresses[1] == [LAN] * 30  # 2.2.2.2 .. 2.2.2.31 now leave through the LAN
+
+
+def test_pfe_cfast_decisions_follow_rekey_and_delete():
+    batch = _to_hosts(10)
+
+    def rekey(dp):
+        dp.install(ChildSaInstalled(child_sa("a", spi_offset=1)))
+
+    def delete_new(dp):
+        new = child_sa("a", spi_offset=1)
+        dp.delete(ChildSaDeleted(new.tunnel_index, new.spi_in, new.spi_out))
+
+    out = _run_steps([batch, rekey, batch, delete_new, batch])
+    spis = [{p[20:24] for _, p in step} for step in out]
+    assert spis[1] == {(SPI_A_TO_B + 1).to_bytes(4, "big")}
+    assert spis[2] == spis[0] == {SPI_A_TO_B.to_bytes(4, "big")}
+
+
+def test_pfe_cfast_decisions_survive_the_cache_limit(monkeypatch):
+    monkeypatch.setattr(fastpath, "CACHE_LIMIT", 4)
+    routes = (StaticRoute(ipaddress.ip_network("0.0.0.0/0"), ("1.1.1.9",)),)
+    inner = [expected_forwarded(udp_packet(host("b", 4), f"1.1.1.{n}", payload=bytes(n))) for n in range(2, 40)]
+    inner += [expected_forwarded(udp_packet(host("b", 4), f"9.9.{n}.1")) for n in range(20)]
+    wire = [(WAN, forge_esp("b", p + esp_trailer(len(p)), seq)) for seq, p in enumerate(inner, 1)]
+    steps = [_to_hosts(40), wire, _to_hosts(40)]
+    out = _run_steps(steps, intent_kwargs={"extra_routes": routes})
+    assert len(out[1]) == len(inner)
