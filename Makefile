@@ -12,9 +12,11 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
-# The main job: the seed's example configuration, checked by the configuration engine.
+# The main job: the seed's example lab (two MX304s, an IPsec tunnel, Host1 pinging Host2 through it).
+# One shell line, so the lab is stopped even when the ping fails.
 demo: setup
-	$(BIN)/netconf-device config check labs/mx304-p2p/peer1.set labs/mx304-p2p/peer2.set
+	$(BIN)/netconf-device lab up labs/mx304-p2p && $(BIN)/netconf-device lab status && \
+	  $(BIN)/netconf-device lab ping host1 2.2.2.2; s=$$?; $(BIN)/netconf-device lab down; exit $$s
 
 test: setup
 	$(BIN)/python -m pytest -q -ra --durations=15

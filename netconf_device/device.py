@@ -1,8 +1,12 @@
-"""Composition root of one emulated MX: configuration datastore + RPC registry + NETCONF/SSH server.
+"""Composition root of one emulated MX: configuration datastore + IKE daemon + PFE + RPC registry + NETCONF/SSH
+server, in one asyncio event loop (docs/device.md).
 
-The integration adds the IKE daemon and the PFE here: they subscribe to commits with
-:meth:`Device.add_apply_callback` (``callback(old_intent, new_intent)``, raise to veto) and register their
-operational RPCs with ``device.registry.add(...)`` plus a row in ``netconf_device.rpc.commands``.
+With ``engines=True`` the device runs the IKE daemon and the PFE (``netconf_device.live.engines``): every
+commit, rollback and expired confirmed commit reaches them through one apply callback, the PFE's
+interfaces meet the outside world through the wires of ``DeviceOptions.wires``, and the live operational
+commands (``netconf_device.live.rpcs``) read their state. Without engines (the NETCONF tests) the seams stay
+open: :meth:`Device.add_apply_callback` (``callback(old_intent, new_intent)``, raise to veto),
+``device.registry.add(...)`` plus a row in ``netconf_device.rpc.commands``, and ``device.interface_state``.
 Confirmed-commit timers are driven by :meth:`Device.run_timers` from the event loop.
 """
 
@@ -24,14 +28,12 @@ from lxml import etree
 from netconf_device.netconf import passwords
 from netconf_device.netconf.session import BASE_10, BASE_11, NetconfSession
 from netconf_device.rpc.registry import RpcRegistry
+from netconf_device.show.junos_version import JUNOS_NS, JUNOS_VERSION  # the one source of the release
 
 if TYPE_CHECKING:
     from netconf_device.netconf.server import NetconfServer
 
 log = logging.getLogger("netconf_device.device")
-
-JUNOS_VERSION = "24.4R1.9"
-JUNOS_NS_VERSION = "24.4R0"  # Junos puts "<major.minor>R0" in xmlns:junos from 20.x on
 
 
 @dataclass
@@ -50,6 +52,7 @@ class DeviceOptions:
     max_message_size: int = 64 * 1024 * 1024
     max_queued_bytes: int = 8 * 1024 * 1024
     base11: bool = True  # advertise base:1.1 (chunked framing when the client has it too)
+    wires: tuple = ()  # live.wirespec.UdpWireSpec | TunWireSpec: interfaces that meet the outside world
 
 
 @dataclass(frozen=True)
@@ -81,12 +84,12 @@ def _load_identity(state_dir: Path, model: str) -> DeviceIdentity:
 
 
 class Device:
-    def __init__(self, options: DeviceOptions, *, datastore: Any = None) -> None:
+    def __init__(self, options: DeviceOptions, *, datastore: Any = None, engines: bool = False) -> None:
         self.options = options
         self.state_dir = Path(options.state_dir)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.identity = _load_identity(self.state_dir, options.model)
-        self.junos_ns = f"http://xml.juniper.net/junos/{JUNOS_NS_VERSION}/junos"
+        self.junos_ns = JUNOS_NS
         self.registry = RpcRegistry()
         self.sessions: dict[int, NetconfSession] = {}
         self._next_session_id = 1000 + secrets.randbelow(20000)
@@ -100,6 +103,22 @@ class Device:
         from netconf_device.rpc import builtin
 
         builtin.register_all(self.registry)
+        self.engines: Any = None  # live.engines.Engines when the device runs its IKE daemon and PFE
+        self.wires: dict[str, Any] = {}
+        if engines:
+            self._compose_engines()
+
+    def _compose_engines(self) -> None:
+        """IKE daemon + PFE on the one apply path, their live commands in the registry."""
+        if self.datastore is None:
+            raise RuntimeError("a device with engines needs a configuration datastore")
+        from netconf_device.live import rpcs
+        from netconf_device.live.engines import Engines
+
+        self.engines = Engines(self.options.hostname)
+        self.datastore.add_apply_callback(self.engines.apply)
+        self.interface_state = rpcs.interface_state_reader(self)
+        self.registry.add_module(rpcs)
 
     # ------------------------------------------------------------------------------ identity
     @property
@@ -203,10 +222,31 @@ class Device:
         self._configuration_started = True
         self.datastore.start(time.time())
 
+    async def start_engines(self) -> None:
+        """Start the IKE daemon and the PFE and open the wires (once; before the configuration starts)."""
+        if self.engines is None or self.engines.started:
+            return
+        from netconf_device.live.wirespec import open_wire
+
+        await self.engines.start()
+        for spec in self.options.wires:
+            try:
+                wire = await open_wire(spec)
+            except Exception:
+                for opened in self.wires.values():
+                    opened.close()
+                self.wires.clear()
+                raise
+            self.wires[spec.interface] = wire
+            self.engines.attach(spec.interface, wire)
+            log.info("wire %s", spec)
+
     async def start(self) -> int:
-        """Start the configuration (if not yet), the SSH server and the timers; returns the bound port."""
+        """Start the engines and wires, the configuration (if not yet), the SSH server and the timers;
+        returns the bound port."""
         from netconf_device.netconf.server import NetconfServer
 
+        await self.start_engines()
         self.start_configuration()
         self.server = NetconfServer(self)
         port = await self.server.start(self.options.listen, self.options.port)
@@ -220,6 +260,9 @@ class Device:
             session.close("device stopping")
         if self.server:
             await self.server.stop()
+        if self.engines is not None:
+            await self.engines.stop()  # DELETEs to the peers go out through the wires, then they close
+            self.wires.clear()
 
     def timers_changed(self) -> None:
         """A commit may have armed or cleared a confirmed-commit deadline."""

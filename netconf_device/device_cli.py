@@ -1,4 +1,5 @@
-"""``netconf-device serve``: run one emulated MX (NETCONF over SSH) until SIGTERM or Ctrl-C."""
+"""``netconf-device serve``: run one emulated MX (NETCONF over SSH, IKE daemon, PFE, wires) until SIGTERM or
+Ctrl-C. See docs/device.md."""
 
 from __future__ import annotations
 
@@ -27,6 +28,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--config", help="initial configuration (set, text, XML or JSON) if the state dir is empty")
     p.add_argument("--max-sessions", type=int, default=128, help="bound on concurrent NETCONF sessions")
     p.add_argument("--idle-timeout", type=float, default=3600.0, help="seconds before an idle session is closed")
+    p.add_argument("--wire", action="append", default=[], metavar="IFD=SPEC",
+                   help="connect a physical interface to the outside world (repeatable): "
+                        "IFD=udp:LOCAL_IP:LOCAL_PORT:REMOTE_IP:REMOTE_PORT (a UDP link, one IP packet per "
+                        "datagram) or IFD=tun:NAME[,netns=NS][,address=CIDR][,route=PREFIX][,mtu=N] (root)")
+    p.add_argument("--no-engines", action="store_true",
+                   help="run the management plane only (no IKE daemon, no PFE)")
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     p.set_defaults(func=serve)
 
@@ -80,6 +87,7 @@ def serve(args: argparse.Namespace) -> int:
     logging.getLogger("asyncssh").setLevel(logging.WARNING)  # it logs every channel; ours say what matters
     from netconf_device.config.datastore import Datastore
     from netconf_device.device import Device, DeviceOptions
+    from netconf_device.live.wirespec import WireSpecError, parse_wires
     from netconf_device.netconf.passwords import sha512_crypt
 
     state_dir = Path(args.state_dir) if args.state_dir else Path(tempfile.mkdtemp(prefix="netconf-device-"))
@@ -91,30 +99,46 @@ def serve(args: argparse.Namespace) -> int:
             print(f"netconf-device serve: --user wants NAME:PASSWORD, got {name!r}", file=sys.stderr)
             return 2
         users[name] = sha512_crypt(password)
+    try:
+        wires = parse_wires(args.wire)
+    except WireSpecError as exc:
+        print(f"netconf-device serve: {exc}", file=sys.stderr)
+        return 2
+    if wires and args.no_engines:
+        print("netconf-device serve: --wire needs the engines (drop --no-engines)", file=sys.stderr)
+        return 2
     options = DeviceOptions(
         state_dir=str(state_dir), hostname=args.hostname, model=args.model, listen=args.listen, port=args.port,
-        bootstrap_users=users, max_sessions=args.max_sessions, idle_timeout=args.idle_timeout,
+        bootstrap_users=users, max_sessions=args.max_sessions, idle_timeout=args.idle_timeout, wires=tuple(wires),
     )
     datastore = Datastore(state_dir)
-    device = Device(options, datastore=datastore)
+    device = Device(options, datastore=datastore, engines=not args.no_engines)
     name_filter.device = device
-    device.start_configuration()
-    if args.config and not datastore.commit_history():
-        try:
-            load_initial_config(datastore, Path(args.config))
-        except Exception as exc:
-            problems = getattr(exc, "problems", None)
-            detail = "\n".join(p.cli_text() for p in problems) if problems else str(exc)
-            print(f"netconf-device serve: {args.config}: {detail}", file=sys.stderr)
-            return 1
-    return asyncio.run(_run(device))
+    return asyncio.run(_run(device, Path(args.config) if args.config else None))
 
 
-async def _run(device) -> int:
+async def _run(device, initial_config: Path | None = None) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    # Engines and wires first, so the first configuration (and IKE) meets a running PFE on a running loop.
+    try:
+        await device.start_engines()
+    except OSError as exc:
+        print(f"netconf-device serve: cannot open a wire: {exc}", file=sys.stderr)
+        await device.stop()
+        return 1
+    device.start_configuration()
+    if initial_config is not None and not device.datastore.commit_history():
+        try:
+            load_initial_config(device.datastore, initial_config)
+        except Exception as exc:
+            problems = getattr(exc, "problems", None)
+            detail = "\n".join(p.cli_text() for p in problems) if problems else str(exc)
+            print(f"netconf-device serve: {initial_config}: {detail}", file=sys.stderr)
+            await device.stop()
+            return 1
     port = await device.start()
     print(f"netconf-device: {device.hostname} ({device.identity.model}) listening on "
           f"{device.options.listen}:{port} (NETCONF over SSH), state in {device.state_dir}", flush=True)

@@ -23,8 +23,10 @@ SUCCESS = "configuration check succeeds"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    config = subparsers.add_parser("config", help="check, show or convert Junos configuration files offline",
-                                   description=__doc__.split("\n\n")[0])
+    config = subparsers.add_parser(
+        "config", help="check, show or convert Junos configuration files offline",
+        description="Check, show or convert Junos configuration files (xml, curly-brace text, set commands or "
+                    "JSON) offline, with the device's own YANG schema and commit checks.")
     actions = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
     for name, help_text, default_format in (
         ("check", "validate files like 'commit check' (exit 1 on errors)", None),
@@ -32,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ("convert", "print files in another format (--format)", "set"),
     ):
         parser = actions.add_parser(name, help=help_text)
-        parser.add_argument("files", nargs="+", metavar="FILE", type=Path)
+        parser.add_argument("files", nargs="+", metavar="FILE", type=Path, help="configuration file(s)")
         parser.add_argument("--input-format", choices=FORMATS, help="format of the input (default: detected)")
         if default_format is not None:
             parser.add_argument("--format", choices=FORMATS, default=default_format,

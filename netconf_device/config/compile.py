@@ -9,6 +9,7 @@ ever live in the intent (``repr=False`` fields); nothing here logs them.
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 from collections.abc import Callable
 from pathlib import Path
@@ -62,19 +63,29 @@ def compile_intent(tree: etree._Element, *, decode_secret: SecretDecoder, previo
 
 
 # ------------------------------------------------------------------------------------- tree helpers
+def _active(tree: etree._Element) -> etree._Element:
+    """The tree without ``inactive="inactive"`` statements (copied only when it has any)."""
+    if tree.find(".//*[@inactive]") is None:
+        return tree
+    tree = copy.deepcopy(tree)
+    for element in tree.findall(".//*[@inactive]"):
+        parent = element.getparent()
+        if parent is not None:
+            parent.remove(element)
+    return tree
+
+
 class _View:
-    """An element with its active children indexed by tag: compiling 2000 VPNs asks ~100k questions about
-    present-or-absent children, which a scan of the children per question would make the hot spot."""
+    """An element with its children indexed by tag: compiling 2000 VPNs asks ~100k questions about
+    present-or-absent children; a dict answers each in a fraction of what an lxml ``find`` costs."""
 
     __slots__ = ("element", "kids")
 
     def __init__(self, element: etree._Element):
         self.element = element
         kids: dict[str, list[etree._Element]] = {}
-        for child in element:
-            # comments have a non-str tag; inactive="inactive" statements are not part of the intent
-            if isinstance(child.tag, str) and child.get("inactive") is None:
-                kids.setdefault(child.tag, []).append(child)
+        for child in element.iterchildren(etree.Element):  # elements only (no comments / PIs)
+            kids.setdefault(child.tag, []).append(child)
         self.kids = kids
 
     @property
@@ -154,7 +165,7 @@ class _Compiler:
                                      error_type="application", error_tag="invalid-value"))
 
     def run(self) -> Intent:
-        root = _View(self.root)
+        root = _View(_active(self.root))
         security = _kid(root, "security")
         ike = _kid(security, "ike")
         ipsec = _kid(security, "ipsec")
@@ -361,7 +372,7 @@ class _Compiler:
             addresses=addresses,
             external_interface=external,
             local_address=local_address,
-            version=_text(entry, "version") or "v2-only",
+            version=_text(entry, "version") or "v1-only",  # Junos default; VPNs need v2-only (validated)
             dead_peer_detection=dpd,
             nat_keepalive=_int(entry, "nat-keepalive", IkeGateway.nat_keepalive),
             no_nat_traversal=_has(entry, "no-nat-traversal"),

@@ -43,8 +43,10 @@ passes, also across a restart (the pending commit is kept in the state directory
 from __future__ import annotations
 
 import copy
+import fcntl
 import logging
 import math
+import os
 import time as _time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -66,15 +68,28 @@ from netconf_device.config.history import MAX_ROLLBACK, CommitInfo, CommitStore
 from netconf_device.config.intent import Intent, IntentDiff, diff_intent
 from netconf_device.config.merge3 import merge3
 from netconf_device.schema import LoadError, Schema, get_schema, secret
+from netconf_device.show.junos_version import JUNOS_NS  # the one source of the Junos release
 
 log = logging.getLogger("netconf_device.config")
 
 ApplyCallback = Callable[[Intent, Intent], None]
-JUNOS_NS = "http://xml.juniper.net/junos/24.4R1/junos"
 CHECKOUT_FAILED = problem("configuration check-out failed")
 AUTO_ROLLBACK_USER = "root"
 ROLLBACK_RETRY_SECONDS = 5.0
 SECRET_CACHE_LIMIT = 100_000
+
+
+def _lock_state_dir(state_dir: Path) -> int:
+    """Hold an exclusive lock on the state directory for the datastore's life: two device processes on one
+    directory would delete each other's in-flight commits."""
+    fd = os.open(state_dir / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise StateError(problem(f"state directory {state_dir} is in use by another running device",
+                                 error_type="application")) from None
+    return fd
 
 
 def empty_configuration() -> etree._Element:
@@ -158,6 +173,7 @@ class Datastore:
 
         self.state_dir = Path(state_dir)
         self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._lock_fd: int | None = _lock_state_dir(self.state_dir)  # before anything reads or cleans it
         self._schema = schema if schema is not None else get_schema()
         self._compile_base_dir = Path(compile_base_dir) if compile_base_dir else None
         self._store = CommitStore(self.state_dir)
@@ -177,6 +193,18 @@ class Datastore:
                 self._pending_store.clear()
 
     # ============================================================================ lifecycle, engines
+    def close(self) -> None:
+        """Release the state directory (the device stops). Pending confirmed commits stay on disk."""
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def __enter__(self) -> Datastore:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
     def add_apply_callback(self, callback: ApplyCallback) -> None:
         """``callback(old, new)`` runs on every commit before it becomes running (and on rollbacks).
         Raising vetoes the commit: callbacks that already ran get ``(new, old)`` to undo."""
@@ -459,6 +487,8 @@ class Datastore:
         check-out failed``), ``LockError`` or ``StateError``; then nothing changed.
         """
         session = self._session(session_id, now)
+        if confirm_timeout is not None and confirm_timeout <= 0:
+            raise DatastoreError(problem("confirm-timeout must be positive", error_tag="invalid-value"))
         holder = self._s.lock_holder
         if holder is not None and holder != session_id:
             raise self._locked_error(holder, now, "in-use")
@@ -470,8 +500,6 @@ class Datastore:
         comment = None
         new_pending = None
         if confirm_timeout is not None:
-            if confirm_timeout <= 0:
-                raise DatastoreError(problem("confirm-timeout must be positive", error_tag="invalid-value"))
             comment = f"commit confirmed, rollback in {max(1, math.ceil(confirm_timeout / 60))}mins"
             previous = self._s.pending
             new_pending = PendingConfirm(
@@ -632,6 +660,7 @@ class Datastore:
         return info
 
     def _clear_pending(self) -> None:
+        self._retry_at = 0.0
         if self._s.pending is not None:
             self._s.pending = self._s.pending_target = None
             self._pending_store.clear()

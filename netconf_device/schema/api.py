@@ -20,10 +20,10 @@ from netconf_device.schema.setfmt import SetExecutor, render_set, render_set_sta
 from netconf_device.schema.textfmt import parse_text, render_text
 from netconf_device.schema.tokens import Token, TokenizeError, tokenize
 from netconf_device.schema.treeops import Workspace, empty_configuration, entry_key
-from netconf_device.schema.validate import Validator, _without_inactive
+from netconf_device.schema.validate import Validator, without_inactive
 from netconf_device.schema.walker import WalkError, find, parse_path
 from netconf_device.schema.xmlfmt import parse_xml, render_xml
-from netconf_device.schema.yangmodel import SchemaModel, SchemaNode
+from netconf_device.schema.yangmodel import SchemaModel
 
 log = logging.getLogger("netconf_device.schema")
 
@@ -93,10 +93,14 @@ class Schema:
             raise ValueError(f"unknown load action {action!r}")
         if fmt == "set" or action == "set":
             return self._load_set(base, _as_text(data), self._path_words(path))
+        if path and fmt in ("xml", "json"):
+            raise LoadError([ConfigError(message="a relative load takes text or set input", error_type="protocol",
+                                         error_tag="operation-not-supported")])
+        patch_lines: dict | None = None
         if fmt == "xml":
             patch = parse_xml(data)
         elif fmt == "text":
-            patch = parse_text(self.model, _as_text(data), self._path_words(path))
+            patch, patch_lines = parse_text(self.model, _as_text(data), self._path_words(path))
         else:
             patch = parse_json(self.model, _as_text(data))
         start = self.empty() if action in ("override", "update") else copy.deepcopy(base)
@@ -105,46 +109,35 @@ class Schema:
         warnings: list[ConfigError] = []
         Merger(ws, errors, warnings).merge(start, self.model.root, patch, [])
         if not errors:
-            errors = self.validator.typecheck(self._without_secrets(patch))
+            errors = self.validator.typecheck(patch, patch_lines)
         if errors:
             raise LoadError(errors)
         return LoadResult(ws.finish(), warnings)
 
     def _load_set(self, base: etree._Element, text: str, start: list[Token] | None) -> LoadResult:
         ws = Workspace(self.model, copy.deepcopy(base))
-        patch_ws = Workspace(self.model, self.empty())
+        # Loading into an empty configuration, the result is what the lines set: type-check it directly.
+        # Otherwise mirror the set lines into a patch, so the check costs the input, not the configuration.
+        patch_ws = Workspace(self.model, self.empty()) if any(True for _ in base.iterchildren()) else None
         try:
             executor = SetExecutor(ws, patch_ws, start)
         except WalkError as exc:
-            raise LoadError([ConfigError(message=exc.message, statement=exc.bad_element, error_type="protocol")]) from exc
+            raise LoadError(
+                [ConfigError(message=exc.message, statement=exc.bad_element, error_type="protocol")]
+            ) from exc
         executor.run(text)
-        errors = executor.errors
-        if not errors:
-            errors = self.validator.typecheck(self._without_secrets(patch_ws.tree))
+        checked = patch_ws if patch_ws is not None else ws
+        errors = executor.errors + self.validator.typecheck(checked.tree, checked.lines)
         if errors:
-            raise LoadError(errors)
+            raise LoadError(sorted(errors, key=lambda e: (e.line or 0, e.column or 0)))
         return LoadResult(ws.finish(), executor.warnings)
-
-    def _without_secrets(self, patch: etree._Element) -> etree._Element:
-        """Secret values are checked when they are encoded (walker.secret_value), not by libyang."""
-        found = [el for node in self._secret_nodes for el in patch.iterfind("/".join(node.schema_path()))]
-        if not found:
-            return patch
-        patch = copy.deepcopy(patch)
-        for node in self._secret_nodes:
-            for el in patch.iterfind("/".join(node.schema_path())):
-                el.text = "$9$dummy"
-        return patch
-
-    @functools.cached_property
-    def _secret_nodes(self) -> list[SchemaNode]:
-        return [n for n in self.model.walk() if n.obfuscate9]
 
     # ------------------------------------------------------------------------------------ validation
     def validate(self, tree: etree._Element) -> list[ConfigError]:
         """Every commit error of ``tree`` ([] when it may be committed)."""
-        errors = self.validator.validate(tree)
-        errors.extend(run_rules(_without_inactive(tree, False), self.model))
+        active = without_inactive(tree)
+        errors = self.validator.validate(active, active=True)
+        errors.extend(run_rules(active, self.model))
         return errors
 
     # ------------------------------------------------------------------------------------ output
@@ -184,9 +177,15 @@ class Schema:
         return elements, node, ancestors
 
     def render(
-        self, tree: etree._Element, fmt: str, path: str | list[str] | None = None, relative: bool = False
+        self,
+        tree: etree._Element,
+        fmt: str,
+        path: str | list[str] | None = None,
+        relative: bool = False,
+        junos_ns: str | None = None,
     ) -> str:
-        """``show configuration [path]`` in ``fmt``; ``relative`` gives ``| display set relative``."""
+        """``show configuration [path]`` in ``fmt``; ``relative`` gives ``| display set relative``;
+        ``junos_ns`` is the namespace of ``<junos:comment>`` in XML output (default ``JUNOS_NS``)."""
         if fmt not in FORMATS:
             raise ValueError(f"unknown format {fmt!r}")
         located = self.locate(tree, path)
@@ -195,7 +194,7 @@ class Schema:
         elements, node, ancestors = located
         if fmt in ("xml", "json"):
             doc = self._subtree(tree, elements, ancestors) if path else tree
-            return render_xml(doc) if fmt == "xml" else render_json(doc, self.model.root)
+            return render_xml(doc, junos_ns) if fmt == "xml" else render_json(doc, self.model.root)
         whole = len(elements) > 1 or node.is_leafy
         if fmt == "text":
             if not whole:
@@ -203,7 +202,7 @@ class Schema:
             return "".join(render_text(el, node, whole_statement=True) for el in elements)
         prefix = () if relative else self._words_of(ancestors)
         if not whole:
-            if not relative:
+            if not relative and elements[0] is not tree:
                 prefix = self._words_of([*ancestors, elements[0]])
             return render_set(elements[0], node, prefix)
         return "".join(render_set_statement(el, node, prefix) for el in elements)

@@ -54,9 +54,9 @@ def _statements(el: etree._Element, node: SchemaNode):
 
 
 def _signature(el: etree._Element) -> bytes:
-    clean = etree.Element("x")
-    clean.append(_strip(el))
-    return etree.tostring(clean, method="c14n")
+    """Serialisation of a statement: equal means no difference below it. (Unequal only because of
+    whitespace or annotations just costs a descent that then prints nothing.)"""
+    return etree.tostring(el, with_tail=False)
 
 
 def _strip(el: etree._Element) -> etree._Element:
@@ -86,7 +86,10 @@ def _toggle_lines(el: etree._Element, node: SchemaNode, depth: int) -> list[str]
     word = "inactive: " if is_inactive(el) else "active: "
     plain = _strip(el)
     plain.attrib.pop("inactive", None)
-    first = statement_lines(plain, node, depth)[0]
+    if node.kind == "leaf-list":
+        first = _lines([plain], node, depth)[0]
+    else:
+        first = statement_lines(plain, node, depth)[0]
     pad = first[: len(first) - len(first.lstrip())]
     body = first.strip()
     if body.endswith("{"):
@@ -94,48 +97,63 @@ def _toggle_lines(el: etree._Element, node: SchemaNode, depth: int) -> list[str]
     return [pad + word + body]
 
 
+def _entry_words(sub: SchemaNode, ident: tuple) -> tuple[str, ...]:
+    if sub.kind == "container":
+        return (sub.name,)
+    return (ident[2],) if sub.nokeyword else (sub.name, ident[2])
+
+
 def _diff(old: etree._Element, new: etree._Element, node: SchemaNode, path: tuple[str, ...], out: _Diff) -> None:
     before = _statements(old, node)
     after = _statements(new, node)
-    # removed statements first (in old order), then changes and additions in new order
-    for ident, (sub, els) in before.items():
-        if ident not in after:
-            out.emit(path, "-", _lines(els, sub, 1))
-    order = list(after.items())
-    for ident, (sub, new_els) in order:
-        if ident not in before:
-            out.emit(path, "+", _lines(new_els, sub, 1))
+    for name, sub in node.children.items():  # schema order; per list: removals, then new order
+        if node.kind == "list" and name == node.key:
             continue
-        old_els = before[ident][1]
-        if sub.kind == "leaf-list":
-            if [(e.text, is_inactive(e)) for e in old_els] != [(e.text, is_inactive(e)) for e in new_els]:
-                out.emit(path, "-", _lines(old_els, sub, 1))
-                out.emit(path, "+", _lines(new_els, sub, 1))
-            continue
-        o, n = old_els[0], new_els[0]
-        if _signature(o) == _signature(n):
-            continue
-        if is_inactive(o) != is_inactive(n):
-            o_plain, n_plain = _strip(o), _strip(n)
-            o_plain.attrib.pop("inactive", None)
-            n_plain.attrib.pop("inactive", None)
-            if _signature(o_plain) == _signature(n_plain):
-                out.emit(path, "!", _toggle_lines(n, sub, 1))
+        for ident, (_, els) in before.items():
+            if ident[1] == name and ident not in after:
+                out.emit(path, "-", _lines(els, sub, 1))
+        for ident, (_, new_els) in after.items():
+            if ident[1] != name:
                 continue
-        one_line = sub.kind == "leaf" or sub.oneliner or (
-            len(statement_lines(o, sub, 1)) == 1 or len(statement_lines(n, sub, 1)) == 1
-        )
-        if one_line or is_inactive(o) != is_inactive(n):
-            out.emit(path, "-", _lines(old_els, sub, 1))
-            out.emit(path, "+", _lines(new_els, sub, 1))
-            continue
-        words = [sub.name] if sub.kind == "container" else (
-            [quote(ident[2])] if sub.nokeyword else [sub.name, ident[2]]
-        )
-        if sub.kind == "list" and not sub.nokeyword:
-            words = [sub.name, ident[2]]
-        _diff(o, n, sub, path + tuple(words), out)
+            if ident not in before:
+                out.emit(path, "+", _lines(new_els, sub, 1))
+                continue
+            _changed(before[ident][1], new_els, sub, ident, path, out)
     _order_changes(before, after, node, path, out)
+
+
+def _changed(old_els, new_els, sub: SchemaNode, ident, path, out: _Diff) -> None:
+    if sub.kind == "leaf-list":
+        old_values = [e.text for e in old_els]
+        if old_values == [e.text for e in new_els]:
+            toggled = [n for o, n in zip(old_els, new_els, strict=True) if is_inactive(o) != is_inactive(n)]
+            for el in toggled:
+                out.emit(path, "!", _toggle_lines(el, sub, 1))
+            return
+        out.emit(path, "-", _lines(old_els, sub, 1))
+        out.emit(path, "+", _lines(new_els, sub, 1))
+        return
+    o, n = old_els[0], new_els[0]
+    if _signature(o) == _signature(n):
+        return
+    if is_inactive(o) != is_inactive(n):
+        o_plain, n_plain = _strip(o), _strip(n)
+        o_plain.attrib.pop("inactive", None)
+        n_plain.attrib.pop("inactive", None)
+        if _signature(o_plain) == _signature(n_plain):
+            out.emit(path, "!", _toggle_lines(n, sub, 1))
+            return
+        out.emit(path, "-", _lines(old_els, sub, 1))
+        out.emit(path, "+", _lines(new_els, sub, 1))
+        return
+    one_line = sub.kind == "leaf" or sub.oneliner or (
+        sub.oneliner_plus and (len(statement_lines(o, sub, 1)) == 1 or len(statement_lines(n, sub, 1)) == 1)
+    )
+    if one_line:
+        out.emit(path, "-", _lines(old_els, sub, 1))
+        out.emit(path, "+", _lines(new_els, sub, 1))
+        return
+    _diff(o, n, sub, path + _entry_words(sub, ident), out)
 
 
 def _order_changes(before, after, node: SchemaNode, path, out: _Diff) -> None:

@@ -182,12 +182,6 @@ def to_json_object(el: etree._Element, node: SchemaNode) -> dict:
     return obj
 
 
-def render_json(tree_or_el: etree._Element, node: SchemaNode, wrap: list[tuple[str, SchemaNode, etree._Element]] | None = None) -> str:
-    """``{"configuration": {...}}`` of a whole tree (``wrap`` nests a sub-tree in its ancestors)."""
-    body = to_json_object(tree_or_el, node)
-    for name, anc_node, anc_el in reversed(wrap or []):
-        if anc_node.kind == "list":
-            body = {name: [{anc_node.key: _typed(entry_key(anc_el, anc_node), anc_node.children[anc_node.key]), **body}]}
-        else:
-            body = {name: body}
-    return json.dumps({"configuration": body}, indent=4, separators=(",", " : ")) + "\n"
+def render_json(tree: etree._Element, node: SchemaNode) -> str:
+    """``{"configuration": {...}}`` of a whole configuration tree."""
+    return json.dumps({"configuration": to_json_object(tree, node)}, indent=4, separators=(",", " : ")) + "\n"

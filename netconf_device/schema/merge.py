@@ -15,7 +15,13 @@ from lxml import etree
 
 from netconf_device.schema.errors import ConfigError
 from netconf_device.schema.tokens import Token
-from netconf_device.schema.treeops import COMMENT_TAG, INACTIVE, Workspace, comments_before, entry_key
+from netconf_device.schema.treeops import (
+    COMMENT_TAG,
+    INACTIVE,
+    Workspace,
+    comments_before,
+    line_of,
+)
 from netconf_device.schema.walker import WalkError, secret_value
 from netconf_device.schema.yangmodel import SchemaNode
 
@@ -68,7 +74,7 @@ class Merger:
                 statement=statement,
                 error_type=etype,
                 error_tag=tag,
-                line=getattr(el, "sourceline", None) if el is not None else None,
+                line=line_of(el),
             )
         )
 
@@ -158,8 +164,6 @@ class Merger:
             return
         value = None if sub.is_empty_type else secret_value(sub, raw, Token("word", raw, 0, 0))
         el = self.ws.set_leaf(base, node, sub, value)
-        if patch.sourceline:
-            el.sourceline = patch.sourceline
         self._finish_statement(el, patch, comments)
 
     def _leaf_list(self, base, node, sub, patch, path, comments) -> None:
@@ -183,8 +187,6 @@ class Merger:
             self._error("statement already exists", path, statement, patch, "data-exists", "application")
             return
         el, _ = self.ws.add_value(base, node, sub, raw)
-        if patch.sourceline:
-            el.sourceline = patch.sourceline
         where = patch.get("insert")
         if where:
             ref = patch.get("name") or patch.get("value")
@@ -255,8 +257,6 @@ class Merger:
             successor = next(existing.itersiblings(sub.name), None)
             self.ws.remove(existing, sub, prune=False)
         el, _ = self.ws.ensure_entry(base, node, sub, key)
-        if patch.sourceline:
-            el.sourceline = patch.sourceline
         if successor is not None:
             self.ws.move(el, successor, "before")
         where = patch.get("insert")
@@ -272,8 +272,3 @@ class Merger:
                 self.ws.move(el, anchor, where)
         self.merge(el, sub, patch, [*path, *([] if sub.nokeyword else [sub.name]), key])
         self._finish_statement(el, patch, comments)
-
-
-def entry_label(el: etree._Element, node: SchemaNode) -> str:
-    key = entry_key(el, node) or ""
-    return key if node.nokeyword else f"{node.name} {key}"

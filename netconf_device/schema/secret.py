@@ -8,7 +8,8 @@ alphabet, weighted by a per-position table, add up to the character's code.
 
 from __future__ import annotations
 
-import secrets as _random
+import functools
+import os
 
 MAGIC = "$9$"
 # The alphabet, in four families; a salt from family i is followed by 3 - i filler characters.
@@ -34,33 +35,53 @@ def is_encoded(value: str) -> bool:
 def encode9(plain: str, salt: str | None = None) -> str:
     """Obfuscate ``plain`` as Junos does. ``salt`` (for tests) is the salt character followed by its
     filler characters, e.g. ``"nnet"``; by default both are random."""
-    if salt is None:
-        first = _random.choice(_ALPHABET)
-        salt = first + "".join(_random.choice(_ALPHABET) for _ in range(_FILLER[first]))
+    if salt is None:  # one system call for all the randomness (a slight modulo bias is irrelevant here)
+        rnd = os.urandom(4)
+        first = _ALPHABET[rnd[0] % len(_ALPHABET)]
+        salt = first + "".join(_ALPHABET[b % len(_ALPHABET)] for b in rnd[1 : 1 + _FILLER[first]])
     if not salt or salt[0] not in _FILLER or len(salt) != 1 + _FILLER[salt[0]]:
         raise ValueError("salt must be one alphabet character followed by its filler characters")
     if any(ch not in _POSITION for ch in salt):
         raise ValueError("salt has a character outside the $9$ alphabet")
     out = [MAGIC, salt]
-    previous = salt[0]
+    previous = _POSITION[salt[0]]
     for position, char in enumerate(plain):
         code = ord(char)
         if code > 255:
             raise ValueError("only 8-bit characters can be $9$-encoded")
-        weights = _WEIGHTS[position % len(_WEIGHTS)]
-        distances = []
-        for weight in reversed(weights):  # largest weight first, remainders go to the smaller ones
-            distances.append(code // weight)
-            code %= weight
-        distances.reverse()
-        for distance in distances:
-            previous = _ALPHABET[(_POSITION[previous] + distance + 1) % len(_ALPHABET)]
-            out.append(previous)
+        key = (previous, position % len(_WEIGHTS), code)
+        encoded = _ENCODED.get(key)
+        if encoded is None:
+            encoded = _ENCODED[key] = _encode_char(*key)
+        chars, previous = encoded
+        out.append(chars)
     return "".join(out)
+
+
+_ENCODED: dict[tuple[int, int, int], tuple[str, int]] = {}  # at most 65 * 7 * 256 entries
+
+
+def _encode_char(previous: int, slot: int, code: int) -> tuple[str, int]:
+    """The characters encoding ``code`` after alphabet position ``previous`` at weight slot ``slot``."""
+    distances = []
+    for weight in reversed(_WEIGHTS[slot]):  # largest weight first, remainders go to the smaller ones
+        distances.append(code // weight)
+        code %= weight
+    distances.reverse()
+    chars = []
+    for distance in distances:
+        previous = (previous + distance + 1) % len(_ALPHABET)
+        chars.append(_ALPHABET[previous])
+    return "".join(chars), previous
 
 
 def decode9(cipher: str) -> str:
     """Reverse ``encode9``; raises ValueError for a malformed ``$9$`` string."""
+    return _decode(cipher)
+
+
+@functools.lru_cache(maxsize=16384)  # commits re-check the same secrets; decoding is pure
+def _decode(cipher: str) -> str:
     if not cipher.startswith(MAGIC):
         raise ValueError("not a $9$ string")
     body = cipher[len(MAGIC) :]

@@ -14,9 +14,15 @@ from lxml import etree
 
 from netconf_device.schema.errors import ConfigError
 from netconf_device.schema.merge import set_annotation
-from netconf_device.schema.tokens import Token, TokenizeError, quote, tokenize
+from netconf_device.schema.tokens import Token, TokenizeError, column_of, quote, text_of, tokenize_lines
 from netconf_device.schema.treeops import INACTIVE, Workspace, entry_key, is_data, is_inactive
-from netconf_device.schema.walker import Segment, WalkError, create, find, parse_path
+from netconf_device.schema.walker import (
+    Segment,
+    WalkError,
+    create,
+    find,
+    parse_path,
+)
 from netconf_device.schema.yangmodel import SchemaNode
 
 
@@ -26,22 +32,6 @@ class _Context:
     node: SchemaNode
     path: tuple[str, ...]
     patch: etree._Element
-
-
-def split_lines(text: str) -> list[list[Token]]:
-    """Tokens of each non-empty line (``#`` comments dropped); raises TokenizeError."""
-    lines: list[list[Token]] = []
-    current: list[Token] = []
-    for tok in tokenize(text, newlines=True):
-        if tok.kind == "newline":
-            if current:
-                lines.append(current)
-            current = []
-        else:
-            current.append(tok)
-    if current:
-        lines.append(current)
-    return lines
 
 
 def _path_words(segments: list[Segment]) -> tuple[str, ...]:
@@ -60,87 +50,127 @@ def _path_words(segments: list[Segment]) -> tuple[str, ...]:
 class SetExecutor:
     """Runs ``set``-format lines against a workspace, collecting errors and warnings."""
 
-    def __init__(self, ws: Workspace, patch_ws: Workspace, start_path: list[Token] | None = None) -> None:
+    def __init__(self, ws: Workspace, patch_ws: Workspace | None, start_path: list[Token] | None = None) -> None:
         self.ws = ws
-        self.patch_ws = patch_ws
+        self.patch_ws = patch_ws  # None: the caller type-checks ws itself (its lines are recorded)
         self.errors: list[ConfigError] = []
         self.warnings: list[ConfigError] = []
-        self.root = _Context(ws.tree, ws.model.root, (), patch_ws.tree)
+        self.root = _Context(ws.tree, ws.model.root, (), patch_ws.tree if patch_ws is not None else None)
         self.stack = [self.root]
+        # The previous plain set line: (context, words, [(end index, node, element, patch element) of each
+        # container or list entry it went through]). A line sharing its first words starts from there.
+        self._previous: tuple | None = None
+        self._raw: list[str] = []
+        self._number = 0  # line being executed
         if start_path:
-            self._edit(start_path, 0, Token("word", "edit", 1, 1), base=True)
+            self._edit(start_path, 0)
         self.base_depth = len(self.stack)
 
     # ------------------------------------------------------------------------------------ errors
-    def _err(self, message: str, tok: Token | None, bad: str | None, line: list[Token], severity="error") -> None:
-        first = line[0]
+    def _err(self, message: str, tok, bad: str | None, line: list, severity: str = "error") -> None:
+        where = tok if tok is not None else line[0]
+        if where.__class__ is str or not where.column:  # plain words carry no column: find it
+            index = next((i for i, t in enumerate(line) if t is where), 0)
+            raw = self._raw[self._number - 1] if 0 < self._number <= len(self._raw) else ""
+            column = column_of(raw, index)
+        else:
+            column = where.column
         entry = ConfigError(
             message=message,
             statement=bad,
             severity=severity,
             edit_path=self.stack[-1].path,
-            line=tok.line if tok else first.line,
-            column=tok.column if tok else first.column,
+            line=self._number,
+            column=column,
             error_type="protocol" if severity == "error" else "application",
             error_tag="invalid-value" if severity == "error" else "data-missing",
         )
         (self.errors if severity == "error" else self.warnings).append(entry)
 
+    def _words(self, line: list, start: int, end: int | None = None) -> str:
+        return " ".join(text_of(t) for t in line[start:end])
+
     # ------------------------------------------------------------------------------------ run
     def run(self, text: str) -> None:
+        self._raw = text.split("\n")
         try:
-            lines = split_lines(text)
+            lines = tokenize_lines(text)
         except TokenizeError as exc:
             self.errors.append(
                 ConfigError(message=exc.message, statement=exc.token, line=exc.line, column=exc.column,
                             error_type="protocol")
             )
             return
-        for line in lines:
+        for number, line in lines:
+            self._number = number
             try:
                 self._line(line)
             except WalkError as exc:
                 self._err(exc.message, exc.token, exc.bad_element, line)
 
-    def _line(self, line: list[Token]) -> None:
+    def _line(self, line: list) -> None:
         cmd = line[0]
-        if cmd.kind != "word":
-            raise WalkError("syntax error", cmd)
-        handler = {
-            "set": self._set,
-            "delete": self._delete,
-            "activate": self._activate,
-            "deactivate": self._activate,
-            "insert": self._insert,
-            "rename": self._rename,
-            "annotate": self._annotate,
-            "edit": self._edit_cmd,
-            "up": self._up,
-            "top": self._top,
-            "exit": self._up,
-        }.get(cmd.text)
+        command = text_of(cmd) if cmd.__class__ is str or cmd.kind == "word" else None
+        handler = self._handlers.get(command)
         if handler is None:
-            raise WalkError("unknown command", cmd)
-        handler(line)
+            raise WalkError("unknown command" if command else "syntax error", cmd)
+        if command not in ("set", "activate", "deactivate", "annotate"):
+            self._previous = None  # the structure may change: elements reached before may be gone
+        handler(self, line)
 
-    def _segments(self, line: list[Token], start: int, need_values: bool, end: int | None = None):
+    def _segments(self, line: list, start: int, need_values: bool, end: int | None = None):
         ctx = self.stack[-1]
         words = line[:end] if end is not None else line
-        segments, i = parse_path(ctx.node, words, start, need_values=need_values, continue_after_leaf=False)
+        plain = line[0].__class__ is str  # tokenize_lines gives all-str lines when nothing needs a Token
+        segments, i = parse_path(
+            ctx.node, words, start, need_values=need_values, continue_after_leaf=False, plain=plain
+        )
         if i < len(words):
             raise WalkError("syntax error", words[i])
         if not segments and need_values:
-            raise WalkError("missing argument", line[start - 1] if start else line[0], line[0].text)
+            raise WalkError("missing argument", line[start - 1] if start else line[0], text_of(line[0]))
         return ctx, segments
 
-    def _set(self, line: list[Token]) -> None:
-        ctx, segments = self._segments(line, 1, need_values=True)
-        create(self.ws, ctx.element, ctx.node, segments)
-        placed = create(self.patch_ws, ctx.patch, ctx.node, segments)
-        for el in [placed.statement, placed.context, *placed.leaves]:
-            el.sourceline = line[0].line
+    def _set(self, line: list) -> None:
+        ctx = self.stack[-1]
+        plain = line[0].__class__ is str
+        start, node, element, patch_element = 1, ctx.node, ctx.element, ctx.patch
+        kept: list[tuple] = []
+        previous = self._previous
+        if plain and previous is not None and previous[0] is ctx:
+            words = previous[1]
+            shared, limit = 1, min(len(line), len(words))
+            while shared < limit and line[shared] == words[shared]:
+                shared += 1
+            for state in previous[2]:
+                if state[0] > shared:
+                    break
+                kept.append(state)
+            if kept:
+                start, node, element, patch_element = kept[-1]
+        segments, i = parse_path(node, line, start, need_values=True, continue_after_leaf=False, plain=plain)
+        if i < len(line):
+            raise WalkError("syntax error", line[i])
+        if not segments and start == 1:
+            raise WalkError("missing argument", line[0], "set")
+        placed = create(self.ws, element, node, segments)
+        lines = self.ws.lines
+        patch_elements = placed.elements
+        if self.patch_ws is not None:
+            patch_elements = create(self.patch_ws, patch_element, node, segments).elements
+            lines = self.patch_ws.lines
+        number = self._number
+        for el in patch_elements:
+            lines[el] = number
+        if plain:
+            for seg, el, patch_el in zip(segments, placed.elements, patch_elements, strict=True):
+                if seg.end:
+                    kept.append((seg.end, seg.node, el, patch_el))
+            self._previous = (ctx, line, kept)
+        else:
+            self._previous = None
 
-    def _delete(self, line: list[Token]) -> None:
+    def _delete(self, line: list) -> None:
         ctx, segments = self._segments(line, 1, need_values=False)
         if not segments:  # "delete" alone: everything at this level
             for child in [c for c in ctx.element if isinstance(c.tag, str)]:
@@ -150,88 +180,92 @@ class SetExecutor:
             return
         found = find(self.ws, ctx.element, ctx.node, segments)
         if found is None:
-            self._err("statement not found", None, " ".join(t.text for t in line[1:]), line, "warning")
+            self._err("statement not found", None, self._words(line, 1), line, "warning")
             return
         elements, node = found
         for el in elements:
             self.ws.remove(el, node)
 
-    def _activate(self, line: list[Token]) -> None:
+    def _activate(self, line: list) -> None:
         ctx, segments = self._segments(line, 1, need_values=False)
         found = find(self.ws, ctx.element, ctx.node, segments)
         if found is None:
-            self._err("statement not found", None, " ".join(t.text for t in line[1:]), line, "warning")
+            self._err("statement not found", None, self._words(line, 1), line, "warning")
             return
+        deactivate = text_of(line[0]) == "deactivate"
         for el in found[0]:
-            if line[0].text == "deactivate":
+            if deactivate:
                 el.set(INACTIVE, INACTIVE)
             else:
                 el.attrib.pop(INACTIVE, None)
 
-    def _insert(self, line: list[Token]) -> None:
-        where_at = next((i for i, t in enumerate(line) if i > 1 and t.text in ("before", "after")), None)
+    def _insert(self, line: list) -> None:
+        where_at = next((i for i, t in enumerate(line) if i > 1 and text_of(t) in ("before", "after")), None)
         if where_at is None:
             raise WalkError("missing argument", line[-1], "before|after")
+        where = text_of(line[where_at])
         ctx, segments = self._segments(line, 1, need_values=True, end=where_at)
         target = segments[-1].node
         if target.kind not in ("list", "leaf-list"):
-            raise WalkError("syntax error", line[where_at], line[where_at].text)
-        refs = [t.text for t in line[where_at + 1 :]]
-        if refs and not target.nokeyword and refs[0] == target.name:
+            raise WalkError("syntax error", line[where_at], where)
+        refs = [text_of(t) for t in line[where_at + 1 :]]
+        if len(refs) == 2 and not target.nokeyword and refs[0] == target.name:
             refs = refs[1:]
         if len(refs) != 1:
-            raise WalkError("missing argument" if not refs else "syntax error", line[-1], line[-1].text)
+            raise WalkError("missing argument" if not refs else "syntax error", line[-1])
         moving = find(self.ws, ctx.element, ctx.node, segments)
         ref_segments = [*segments[:-1], Segment(target, refs[0] if target.kind == "list" else [refs[0]])]
         anchor = find(self.ws, ctx.element, ctx.node, ref_segments)
         if moving is None or anchor is None:
-            self._err("statement not found", None, " ".join(t.text for t in line[1:]), line)
+            self._err("statement not found", None, self._words(line, 1), line)
             return
-        self.ws.move(moving[0][0], anchor[0][0], line[where_at].text)
+        self.ws.move(moving[0][0], anchor[0][0], where)
 
-    def _rename(self, line: list[Token]) -> None:
-        to_at = next((i for i, t in enumerate(line) if i > 1 and t.text == "to"), None)
+    def _rename(self, line: list) -> None:
+        to_at = next((i for i, t in enumerate(line) if i > 1 and text_of(t) == "to"), None)
         if to_at is None:
             raise WalkError("missing argument", line[-1], "to")
         ctx, segments = self._segments(line, 1, need_values=True, end=to_at)
         target = segments[-1].node
         if target.kind not in ("list", "leaf-list"):
             raise WalkError("syntax error", line[to_at], "to")
-        new = [t.text for t in line[to_at + 1 :]]
-        if new and not target.nokeyword and new[0] == target.name and len(new) == 2:
+        new = [text_of(t) for t in line[to_at + 1 :]]
+        if len(new) == 2 and not target.nokeyword and new[0] == target.name:
             new = new[1:]
         if len(new) != 1:
-            raise WalkError("missing argument" if not new else "syntax error", line[-1], line[-1].text)
+            raise WalkError("missing argument" if not new else "syntax error", line[-1])
         found = find(self.ws, ctx.element, ctx.node, segments)
         if found is None:
-            self._err("statement not found", None, " ".join(t.text for t in line[1:to_at]), line)
+            self._err("statement not found", None, self._words(line, 1, to_at), line)
             return
         el = found[0][0]
+        parent = el.getparent()
+        exists = (
+            self.ws.find_entry(parent, target, new[0]) if target.kind == "list"
+            else self.ws.find_value(parent, target, new[0])
+        )
+        if exists is not None:
+            self._err(f"{new[0]} already exists", line[-1], new[0], line)
+            return
         if target.kind == "list":
-            if self.ws.find_entry(el.getparent(), target, new[0]) is not None:
-                self._err(f"{new[0]} already exists", line[to_at + 1], new[0], line)
-                return
             self.ws.rename_entry(el, target, new[0])
         else:
-            if self.ws.find_value(el.getparent(), target, new[0]) is not None:
-                self._err(f"{new[0]} already exists", line[to_at + 1], new[0], line)
-                return
             el.text = new[0]
 
-    def _annotate(self, line: list[Token]) -> None:
+    def _annotate(self, line: list) -> None:
         if len(line) < 3:
             raise WalkError("missing argument", line[-1], "annotate")
         ctx, segments = self._segments(line, 1, need_values=False, end=len(line) - 1)
         found = find(self.ws, ctx.element, ctx.node, segments)
         if found is None:
-            self._err("statement not found", None, " ".join(t.text for t in line[1:-1]), line)
+            self._err("statement not found", None, self._words(line, 1, -1), line)
             return
-        set_annotation(found[0][0], [line[-1].text])
+        set_annotation(found[0][0], [text_of(line[-1])])
 
-    def _edit_cmd(self, line: list[Token]) -> None:
-        self._edit(line, 1, line[0])
+    def _edit_cmd(self, line: list) -> None:
+        self._edit(line, 1)
 
-    def _edit(self, line: list[Token], start: int, tok: Token, base: bool = False) -> None:
+    def _edit(self, line: list, start: int) -> None:
         ctx = self.stack[-1]
         segments, i = parse_path(ctx.node, line, start, need_values=True, continue_after_leaf=False)
         if i < len(line):
@@ -239,25 +273,43 @@ class SetExecutor:
         if segments and not segments[-1].node.is_inner:
             raise WalkError("syntax error", segments[-1].token)
         placed = create(self.ws, ctx.element, ctx.node, segments)
-        patch_placed = create(self.patch_ws, ctx.patch, ctx.node, segments)
-        self.stack.append(
-            _Context(placed.context, placed.context_node, ctx.path + _path_words(segments), patch_placed.context)
-        )
+        patch_elements = [None] * len(segments)
+        if self.patch_ws is not None:
+            patch_elements = create(self.patch_ws, ctx.patch, ctx.node, segments).elements
+        path = ctx.path
+        for seg, el, patch_el in zip(segments, placed.elements, patch_elements, strict=True):
+            path = path + _path_words([seg])
+            if not seg.node.flat:  # one level per statement, so "up N" climbs like Junos
+                self.stack.append(_Context(el, seg.node, path, patch_el))
 
-    def _up(self, line: list[Token]) -> None:
+    def _up(self, line: list) -> None:
         count = 1
         if len(line) > 1:
-            if not line[1].text.isdigit():
+            if not text_of(line[1]).isdigit():
                 raise WalkError("syntax error", line[1])
-            count = int(line[1].text)
+            count = int(text_of(line[1]))
         for _ in range(count):
             if len(self.stack) > self.base_depth:
                 self.stack.pop()
 
-    def _top(self, line: list[Token]) -> None:
+    def _top(self, line: list) -> None:
         if len(line) > 1:
             raise WalkError("syntax error", line[1])
         del self.stack[self.base_depth :]
+
+    _handlers = {
+        "set": _set,
+        "delete": _delete,
+        "activate": _activate,
+        "deactivate": _activate,
+        "insert": _insert,
+        "rename": _rename,
+        "annotate": _annotate,
+        "edit": _edit_cmd,
+        "up": _up,
+        "top": _top,
+        "exit": _up,
+    }
 
 
 # ================================================================================================ printing

@@ -11,15 +11,7 @@ from lxml import etree
 
 from netconf_device.schema.errors import ConfigError, LoadError
 from netconf_device.schema.tokens import Token, TokenizeError, quote, tokenize
-from netconf_device.schema.treeops import (
-    COMMENT_TAG,
-    Workspace,
-    data_children,
-    entry_key,
-    is_comment,
-    is_data,
-    is_inactive,
-)
+from netconf_device.schema.treeops import COMMENT_TAG, Workspace, entry_key, is_data, is_inactive
 from netconf_device.schema.walker import WalkError, create, parse_path
 from netconf_device.schema.yangmodel import SchemaModel, SchemaNode
 
@@ -31,8 +23,11 @@ _IGNORED_TAGS = {"protect:", "unprotect:"}
 
 
 # ================================================================================================ reading
-def parse_text(model: SchemaModel, text: str, start_path: list[Token] | None = None) -> etree._Element:
-    """Text configuration -> XML patch rooted at ``<configuration>`` (raises LoadError).
+def parse_text(
+    model: SchemaModel, text: str, start_path: list[Token] | None = None
+) -> tuple[etree._Element, dict]:
+    """Text configuration -> (XML patch rooted at ``<configuration>``, element -> input line); raises
+    LoadError.
 
     ``start_path`` (words of an edit path) is where top-level statements belong (``load ... relative``);
     by default the root."""
@@ -98,8 +93,9 @@ def parse_text(model: SchemaModel, text: str, start_path: list[Token] | None = N
             t = exc.token or tok
             errors.append(_error(exc.message, exc.bad_element, t.line, t.column, path))
             break
-        for el in [placed.statement, *placed.leaves]:
-            el.sourceline = segments[0].token.line if segments[0].token else tok.line
+        number = segments[0].token.line if segments[0].token else tok.line
+        for el in placed.elements:
+            ws.lines.setdefault(el, number)
         for key, value in attrs:
             placed.statement.set(key, value)
         if comments:
@@ -129,8 +125,9 @@ def parse_text(model: SchemaModel, text: str, start_path: list[Token] | None = N
         errors.append(_error("missing closing brace", "}", last.line, last.column, stack[-1][2]))
     if errors:
         raise LoadError(errors)
+    lines = ws.lines
     ws.finish()
-    return patch
+    return patch, lines
 
 
 def _path_tokens(segments) -> tuple[str, ...]:
@@ -281,7 +278,10 @@ def render_statement(el: etree._Element, node: SchemaNode, depth: int, out: list
     head = prefix + " ".join(_entry_words(el, node) if node.kind == "list" else [node.name])
     children = [c for c in el if isinstance(c.tag, str) and not (node.kind == "list" and c.tag == node.key)]
     secret_mark = SECRET_MARK if _has_secret(el, node) else ""
-    if node.oneliner:
+    if node.oneliner or (children and all(
+        c.tag != COMMENT_TAG and node.children.get(c.tag) is not None and node.children[c.tag].nokeyword
+        and node.children[c.tag].kind == "leaf" for c in children
+    )):  # oneliners, and containers that only hold a value without keyword ("hostname a.example;")
         words = _flatten(el, node)
         out.append(pad + tag + " ".join([head, *words]) + ";" + secret_mark)
         return
@@ -320,10 +320,3 @@ def statement_lines(el: etree._Element, node: SchemaNode, depth: int) -> list[st
     out: list[str] = []
     render_statement(el, node, depth, out)
     return out
-
-
-def has_data_children(el: etree._Element) -> bool:
-    return bool(data_children(el))
-
-
-__all__ = ["parse_text", "render_text", "statement_lines", "render_statement", "is_comment", "has_data_children"]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from typing import NamedTuple
 
 # Characters that make Junos print a value in double quotes.
 _QUOTE_TRIGGERS = frozenset(" \t\r\n\"'#;{}[]()\\$!&|<>*?~^`=")
@@ -16,12 +17,11 @@ def quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     kind: str  # "word" | "{" | "}" | ";" | "[" | "]" | "comment" | "newline"
     text: str  # the word without quotes / the comment text with its delimiters
     line: int
-    column: int
+    column: int  # 1-based; 0 when not computed (fast path of plain set lines)
     quoted: bool = False
 
 
@@ -35,6 +35,26 @@ class TokenizeError(Exception):
 
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r"}
+_SCANNER = re.compile(
+    r"""(?P<nl>\n)
+      | (?P<ws>[ \t\r\f\v]+)
+      | (?P<hash>\#[^\n]*)
+      | (?P<comment>/\*.*?\*/)
+      | (?P<open>/\*)
+      | (?P<quoted>"(?:[^"\\]|\\.)*")
+      | (?P<badquote>")
+      | (?P<punct>[{};\[\]])
+      | (?P<word>[^\s"{};\[\]]+)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+_UNESCAPE = re.compile(r"\\(.)", re.DOTALL)
+
+
+def _unescape(body: str) -> str:
+    if "\\" not in body:
+        return body
+    return _UNESCAPE.sub(lambda m: _ESCAPES.get(m.group(1), m.group(1)), body)
 
 
 def tokenize(text: str, newlines: bool = False) -> list[Token]:
@@ -42,62 +62,76 @@ def tokenize(text: str, newlines: bool = False) -> list[Token]:
     ``/* ... */`` is kept as a ``comment`` token (an annotation). With ``newlines`` a ``newline`` token
     ends every line (the ``set`` format is line oriented)."""
     tokens: list[Token] = []
-    i, n = 0, len(text)
+    append = tokens.append
     line, line_start = 1, 0
-    while i < n:
-        ch = text[i]
-        if ch == "\n":
+    for m in _SCANNER.finditer(text):
+        kind = m.lastgroup
+        if kind == "ws" or kind == "hash":
+            continue
+        start = m.start()
+        if kind == "nl":
             if newlines:
-                tokens.append(Token("newline", "\n", line, i - line_start + 1))
+                append(Token("newline", "\n", line, start - line_start + 1))
             line += 1
-            i += 1
-            line_start = i
+            line_start = start + 1
             continue
-        if ch in " \t\r\f\v":
-            i += 1
-            continue
-        column = i - line_start + 1
-        if ch == "#":
-            end = text.find("\n", i)
-            i = n if end < 0 else end
-            continue
-        if ch == "/" and text.startswith("/*", i):
-            end = text.find("*/", i + 2)
-            if end < 0:
-                raise TokenizeError("unterminated comment", line, column, "/*")
-            comment = text[i : end + 2]
-            tokens.append(Token("comment", comment, line, column))
-            line += comment.count("\n")
-            if "\n" in comment:
-                line_start = i + comment.rfind("\n") + 1
-            i = end + 2
-            continue
-        if ch == '"':
-            j = i + 1
-            buf: list[str] = []
-            while j < n and text[j] != '"':
-                if text[j] == "\\" and j + 1 < n:
-                    nxt = text[j + 1]
-                    buf.append(_ESCAPES.get(nxt, nxt))
-                    j += 2
-                    continue
-                if text[j] == "\n":
-                    line += 1
-                    line_start = j + 1
-                buf.append(text[j])
-                j += 1
-            if j >= n:
-                raise TokenizeError("missing closing quote", line, column, text[i : i + 20])
-            tokens.append(Token("word", "".join(buf), line, column, quoted=True))
-            i = j + 1
-            continue
-        if ch in PUNCTUATION:
-            tokens.append(Token(ch, ch, line, column))
-            i += 1
-            continue
-        j = i
-        while j < n and text[j] not in " \t\r\n\f\v\"" and text[j] not in PUNCTUATION:
-            j += 1
-        tokens.append(Token("word", text[i:j], line, column))
-        i = j
+        column = start - line_start + 1
+        value = m.group()
+        if kind == "word":
+            append(Token("word", value, line, column))
+        elif kind == "punct":
+            append(Token(value, value, line, column))
+        elif kind == "quoted":
+            append(Token("word", _unescape(value[1:-1]), line, column, True))
+            breaks = value.count("\n")
+            if breaks:
+                line += breaks
+                line_start = start + value.rfind("\n") + 1
+        elif kind == "comment":
+            append(Token("comment", value, line, column))
+            breaks = value.count("\n")
+            if breaks:
+                line += breaks
+                line_start = start + value.rfind("\n") + 1
+        elif kind == "open":
+            raise TokenizeError("unterminated comment", line, column, "/*")
+        else:
+            raise TokenizeError("missing closing quote", line, column, text[start : start + 20])
     return tokens
+
+
+_QUOTED = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+_QUOTED_OR_WORD = re.compile(r'"((?:[^"\\]|\\.)*)"|([^\s"]+)')
+_SPECIAL = re.compile(r'["#\[\]{};\\]|/\*')
+
+
+def text_of(token: Token | str) -> str:
+    return token if token.__class__ is str else token.text
+
+
+def tokenize_lines(text: str) -> list[tuple[int, list[Token | str]]]:
+    """(line number, tokens) of each non-empty line (``set`` format). Words of plain lines (no quotes,
+    brackets, braces or comments) stay plain ``str`` (no Token objects to build); ``column_of`` finds
+    their column when an error needs it."""
+    out: list[tuple[int, list[Token | str]]] = []
+    special = _SPECIAL.search
+    for number, raw in enumerate(text.split("\n"), 1):
+        if not raw or raw.isspace():
+            continue
+        if special(raw) is None:
+            out.append((number, raw.split()))
+            continue
+        if special(_QUOTED.sub("q", raw)) is None:  # only quoted strings are special: still plain words
+            out.append((number, [_unescape(m.group(1)) if m.group(1) is not None else m.group(2)
+                                 for m in _QUOTED_OR_WORD.finditer(raw)]))
+            continue
+        tokens = [t._replace(line=number) for t in tokenize(raw)]
+        if tokens:
+            out.append((number, tokens))
+    return out
+
+
+def column_of(raw_line: str, index: int) -> int:
+    """Column of the ``index``-th token of a line (for error messages)."""
+    tokens = tokenize(raw_line)
+    return tokens[index].column if index < len(tokens) else len(raw_line) + 1

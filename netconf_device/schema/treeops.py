@@ -16,6 +16,20 @@ COMMENT_TAG = f"{{{JUNOS_NS}}}comment"
 INACTIVE = "inactive"
 
 
+def line_of(el: etree._Element | None, lines: dict | None = None) -> int | None:
+    """Input line of a statement: from a load's line table (set/text input), else the XML source line,
+    else the nearest ancestor's."""
+    while el is not None:
+        if lines:
+            line = lines.get(el)
+            if line is not None:
+                return line
+        if el.sourceline and not lines:
+            return el.sourceline
+        el = el.getparent()
+    return None
+
+
 def is_comment(el: etree._Element) -> bool:
     return el.tag == COMMENT_TAG
 
@@ -60,9 +74,12 @@ class Workspace:
         self.model = model
         self.tree = tree
         self._index: dict[tuple[etree._Element, str], dict[str, etree._Element]] = {}
-        self._dirty: set[etree._Element] = set()
-        self._keep: list[etree._Element] = []  # keeps lxml proxies (dict keys) alive and stable
+        self._containers: dict[tuple[etree._Element, str], etree._Element] = {}
+        self._dirty: dict[etree._Element, SchemaNode] = {}
         self._prune: list[tuple[etree._Element, SchemaNode]] = []
+        # Input line of statements created by this load (lxml's sourceline is 16-bit); the dict also
+        # keeps the lxml proxies used as keys alive, so their identity is stable.
+        self.lines: dict[etree._Element, int] = {}
 
     # ------------------------------------------------------------------------------------ lookups
     def entries(self, parent: etree._Element, node: SchemaNode) -> dict[str, etree._Element]:
@@ -70,7 +87,6 @@ class Workspace:
         cache_key = (parent, node.name)
         index = self._index.get(cache_key)
         if index is None:
-            self._keep.append(parent)
             index = {}
             for el in parent.iterchildren(node.name):
                 index[entry_key(el, node) or ""] = el
@@ -96,17 +112,32 @@ class Workspace:
 
     # ------------------------------------------------------------------------------------ creation
     def _append(self, parent: etree._Element, parent_node: SchemaNode, node: SchemaNode) -> etree._Element:
-        last = None
-        for last in parent.iterchildren(reversed=True):
-            if is_data(last):
-                break
+        try:
+            last = parent[-1]
+        except IndexError:
             last = None
-        el = etree.SubElement(parent, node.name)
-        if last is not None:
-            last_node = parent_node.children.get(last.tag)
-            if last_node is None or last_node.index > node.index:
-                self._dirty.add(parent)
-                self._keep.append(parent)
+        if last is None or last.tag == node.name:
+            return etree.SubElement(parent, node.name)
+        last_node = parent_node.children.get(last.tag) if last.tag.__class__ is str else None
+        if last_node is not None and last_node.index < node.index:
+            return etree.SubElement(parent, node.name)
+        # Out of schema order. A small parent gets the element at its place right away; a big one is
+        # sorted once in finish() (inserting into thousands of siblings one by one would be quadratic).
+        el = etree.Element(node.name)
+        try:  # lxml's len() counts every child: probe the 17th instead
+            parent[16]
+            small = False
+        except IndexError:
+            small = True
+        if small:
+            for sibling in parent:
+                sib_node = parent_node.children.get(sibling.tag) if sibling.tag.__class__ is str else None
+                if sib_node is not None and sib_node.index > node.index:
+                    first = comments_before(sibling)
+                    (first[0] if first else sibling).addprevious(el)
+                    return el
+        parent.append(el)
+        self._dirty[parent] = parent_node
         return el
 
     def clear_conflicts(self, parent: etree._Element, node: SchemaNode) -> None:
@@ -117,12 +148,18 @@ class Workspace:
                 self.remove(el, other, prune=False)
 
     def ensure_container(self, parent: etree._Element, parent_node: SchemaNode, node: SchemaNode):
-        el = parent.find(node.name)
+        cache_key = (parent, node.name)
+        el = self._containers.get(cache_key)
+        if el is not None:
+            return el
+        el = next(parent.iterchildren(node.name), None)
         if el is None:
-            self.clear_conflicts(parent, node)
+            if node.conflicts:
+                self.clear_conflicts(parent, node)
             el = self._append(parent, parent_node, node)
             if not node.presence:
                 self._prune.append((el, node))
+        self._containers[cache_key] = el
         return el
 
     def ensure_entry(
@@ -132,7 +169,8 @@ class Workspace:
         el = index.get(key)
         if el is not None:
             return el, False
-        self.clear_conflicts(parent, node)
+        if node.conflicts:
+            self.clear_conflicts(parent, node)
         el = self._append(parent, parent_node, node)
         etree.SubElement(el, node.key).text = key
         index[key] = el
@@ -141,9 +179,10 @@ class Workspace:
     def set_leaf(
         self, parent: etree._Element, parent_node: SchemaNode, node: SchemaNode, value: str | None
     ) -> etree._Element:
-        el = parent.find(node.name)
+        el = next(parent.iterchildren(node.name), None)
         if el is None:
-            self.clear_conflicts(parent, node)
+            if node.conflicts:
+                self.clear_conflicts(parent, node)
             el = self._append(parent, parent_node, node)
         el.text = None if node.is_empty_type else value
         return el
@@ -191,6 +230,8 @@ class Workspace:
             index = self._index.get((parent, node.name))
             if index is not None:
                 index.pop(entry_key(el, node) or "", None)
+        elif node.kind == "container":
+            self._containers.pop((parent, node.name), None)
         _remove_keep_tail(el)
         if prune:
             self.schedule_prune(parent, node.parent)
@@ -231,8 +272,8 @@ class Workspace:
     # ------------------------------------------------------------------------------------ finish
     def finish(self) -> etree._Element:
         """Restore schema order where appends broke it and drop emptied non-presence containers."""
-        for parent in self._dirty:
-            _sort_children(parent, self.model, self._node_of(parent))
+        for parent, parent_node in self._dirty.items():
+            _sort_children(parent, self.model, parent_node)
         for el, node in self._prune:
             while node is not None and node.kind == "container" and not node.presence and node.parent:
                 parent = el.getparent()
@@ -243,18 +284,10 @@ class Workspace:
                 _remove_keep_tail(el)
                 el, node = parent, node.parent
         self._index.clear()
+        self._containers.clear()
         self._dirty.clear()
         self._prune.clear()
-        self._keep.clear()
         return self.tree
-
-    def _node_of(self, el: etree._Element) -> SchemaNode:
-        names = []
-        cur = el
-        while cur is not None and cur is not self.tree:
-            names.append(cur.tag)
-            cur = cur.getparent()
-        return self.model.node_at(tuple(reversed(names)))
 
 
 def _remove_keep_tail(el: etree._Element) -> None:

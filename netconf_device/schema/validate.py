@@ -10,6 +10,7 @@ statement and a message in Junos' words (must/when messages come verbatim from t
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import re
 import threading
@@ -19,7 +20,7 @@ from lxml import etree
 
 from netconf_device.schema.errors import ConfigError
 from netconf_device.schema.tokens import quote
-from netconf_device.schema.treeops import COMMENT_TAG, INACTIVE
+from netconf_device.schema.treeops import COMMENT_TAG, INACTIVE, line_of
 from netconf_device.schema.yangmodel import CONF_MODULES, SchemaModel, SchemaNode
 
 log = logging.getLogger("netconf_device.schema")
@@ -77,6 +78,8 @@ class Location:
             segments = segments[1:]
         node = model.root
         el = tree
+        self.nearest = tree  # deepest element that exists on the path
+        self.missing_key: SchemaNode | None = None  # list whose key libyang could not store (bad value)
         words: list[list[str]] = []  # words of each segment, for edit path and statement
         self.value: str | None = None
         for name, preds in segments:
@@ -85,12 +88,14 @@ class Location:
                 break
             if child.kind == "list":
                 key = dict(preds).get(child.key, "")
-                words.append(([] if child.nokeyword else [child.name]) + [quote(key)])
+                words.append(([] if child.nokeyword else [child.name]) + [key])
+                if not key:
+                    self.missing_key = child
                 el = _find_entry(el, child, key)
             elif child.kind == "leaf-list":
                 value = dict(preds).get(".")
                 self.value = value
-                words.append([child.name] + ([quote(value)] if value is not None else []))
+                words.append([child.name] + ([value] if value is not None else []))
                 el = None if el is None else next(
                     (v for v in el.iterchildren(name) if value is None or v.text == value), None
                 )
@@ -100,10 +105,12 @@ class Location:
                 if child.kind == "leaf" and el is not None and not child.is_empty_type:
                     self.value = el.text or ""
                     if not child.nokeyword:
-                        words[-1].append(quote(self.value))
+                        words[-1].append(self.value)
                     else:
-                        words[-1] = [quote(self.value)]
+                        words[-1] = [self.value]
             node = child
+            if el is not None:
+                self.nearest = el
         self.node: SchemaNode = node
         self.element = el
         self.words = words
@@ -119,7 +126,7 @@ class Location:
     def statement(self, up: int = 0) -> str | None:
         if len(self.words) <= up:
             return None
-        return " ".join(self.words[len(self.words) - 1 - up])
+        return " ".join(quote(w) for w in self.words[len(self.words) - 1 - up])
 
 
 def _find_entry(el, node: SchemaNode, key: str):
@@ -145,9 +152,10 @@ class Validator:
         self._namespaces = {name: node.namespace for name, node in model.root.children.items()}
 
     # -------------------------------------------------------------------------------- serialisation
-    def qualified_xml(self, tree: etree._Element, drop_attributes: bool = False) -> str:
-        """The tree as namespace-qualified XML for libyang, without inactive statements or comments."""
-        active = _without_inactive(tree, drop_attributes)
+    def qualified_xml(self, tree: etree._Element, active: bool = False) -> str:
+        """The tree as namespace-qualified XML for libyang, without inactive statements or comments
+        (``active``: the caller already removed them)."""
+        active = tree if active else without_inactive(tree)
         root_ns = self.model.root.namespace
         parts = [f'<configuration xmlns="{root_ns}">']
         for child in active:
@@ -179,22 +187,107 @@ class Validator:
                 self.ctx.clean_all_errors()
 
     # -------------------------------------------------------------------------------- entry points
-    def validate(self, tree: etree._Element) -> list[ConfigError]:
+    def validate(self, tree: etree._Element, active: bool = False) -> list[ConfigError]:
         """Full validation (types, mandatory, must/when, leafref, unique) of a candidate."""
-        raw = self._run(self.qualified_xml(tree), parse_only=False)
+        raw = self._run(self.qualified_xml(tree, active), parse_only=False)
         return [self.map_error(tree, *item) for item in raw]
 
-    def typecheck(self, patch: etree._Element) -> list[ConfigError]:
-        """Types, ranges, patterns and enums of the values in a load patch (no cross-checks)."""
-        raw = self._run(self.qualified_xml(_without_deletions(patch), drop_attributes=True), parse_only=True)
-        return [self.map_error(patch, *item, load=True) for item in raw]
+    def typecheck(self, patch: etree._Element, lines: dict | None = None) -> list[ConfigError]:
+        """Types, ranges, patterns and enums of the values in a load patch (no cross-checks). Errors
+        carry the input line (``lines``: element -> line of set/text input; XML: its source line)."""
+        check = self._check_copy(patch)
+        raw = self._run(self.qualified_xml(check, active=True), parse_only=True)
+        errors = []
+        bad_keys: dict[int, SchemaNode] = {}
+        for item in raw:
+            if item[0]:
+                loc = Location(self.model, patch, item[0])
+                if loc.missing_key is not None:  # libyang drops an invalid key: find it below
+                    bad_keys[id(loc.missing_key)] = loc.missing_key
+                    continue
+            errors.append(self.map_error(patch, *item, load=True, lines=lines))
+        for node in bad_keys.values():
+            errors.extend(self._key_errors(check, patch, node, lines))
+        return errors
+
+    def _key_errors(self, check, patch, node: SchemaNode, lines) -> list[ConfigError]:
+        """Errors for the invalid keys of list ``node``: each entry's key alone is checked by libyang
+        (only when libyang reported an unusable key, so this is not on the normal path)."""
+        errors = []
+        path = "/".join(node.schema_path())
+        for entry, original in zip(check.iterfind(path), patch.iterfind(path), strict=False):
+            probe = etree.Element("configuration")
+            parent, ancestor_chain = probe, []
+            cur = entry.getparent()
+            while cur is not None and cur is not check:
+                ancestor_chain.append(cur)
+                cur = cur.getparent()
+            anc_node = self.model.root
+            for anc in reversed(ancestor_chain):
+                anc_node = anc_node.children[anc.tag]
+                shell = etree.SubElement(parent, anc.tag)
+                if anc_node.kind == "list":
+                    etree.SubElement(shell, anc_node.key).text = anc.findtext(anc_node.key)
+                parent = shell
+            shell = etree.SubElement(parent, node.name)
+            etree.SubElement(shell, node.key).text = entry.findtext(node.key)
+            raw = self._run(self.qualified_xml(probe, active=True), parse_only=True)
+            messages = [m for _, m, _ in raw if not m.startswith("List instance is missing its key")]
+            if raw:
+                key = entry.findtext(node.key) or ""
+                message = messages[0].split("\n", 1)[0] if messages else "invalid value"
+                if message.startswith(("Unsatisfied pattern", "Invalid union value")):
+                    message = f"Invalid value for '{node.name}': '{key}'"
+                errors.append(
+                    ConfigError(
+                        message=message,
+                        edit_path=edit_words(self.model, patch, original.getparent()),
+                        statement=key if node.nokeyword else f"{node.name} {quote(key)}",
+                        error_type="protocol",
+                        error_tag="invalid-value",
+                        line=line_of(original, lines),
+                        rule="pattern",
+                    )
+                )
+        return errors
+
+    @functools.cached_property
+    def _secret_paths(self) -> list[str]:
+        return ["/".join(n.schema_path()) for n in self.model.walk() if n.obfuscate9]
+
+    def _check_copy(self, patch: etree._Element) -> etree._Element:
+        """What libyang type-checks of a patch: no deletions, bare (de)activations, annotations or edit
+        attributes, and no clear-text secrets (those are checked when they are encoded)."""
+        clear_secrets = [
+            el for path in self._secret_paths for el in patch.iterfind(path) if not (el.text or "").startswith("$9$")
+        ]
+        if not clear_secrets and next(patch.iter(COMMENT_TAG), None) is None and not patch.xpath("boolean(.//@*)"):
+            return patch
+        check = copy.deepcopy(patch)
+        for path in self._secret_paths:
+            for el in check.iterfind(path):
+                el.text = "$9$checked-on-encoding"
+        for el in list(check.iter()):
+            if not isinstance(el.tag, str) or el.tag == COMMENT_TAG:
+                if el.getparent() is not None:
+                    el.getparent().remove(el)
+                continue
+            if not el.attrib:
+                continue
+            deleting = el.get("delete") == "delete" or el.get("operation") in ("delete", "remove")
+            toggling = el.get("inactive") or el.get("active") or el.get("rename")
+            bare = not len(el) and not (el.text or "").strip()
+            el.attrib.clear()
+            if (deleting or (toggling and bare)) and el.getparent() is not None:
+                el.getparent().remove(el)
+        return check
 
     # -------------------------------------------------------------------------------- mapping
-    def map_error(self, tree, data_path: str | None, message: str, app_tag: str | None, load: bool = False):
+    def map_error(self, tree, data_path, message: str, app_tag, load: bool = False, lines: dict | None = None):
         if not data_path:
             return ConfigError(message=message, error_tag="operation-failed", rule="libyang")
         loc = Location(self.model, tree, data_path)
-        line = getattr(loc.element, "sourceline", None) if load else None
+        line = line_of(loc.element if loc.element is not None else loc.nearest, lines) if load else None
         etype = "protocol" if load else "application"
 
         def err(msg, path, statement, tag="invalid-value", rule="yang"):
@@ -212,7 +305,11 @@ class Validator:
         first_line = message.split("\n", 1)[0]
         if app_tag == "must-violation":
             return err(message, loc.edit_path(), loc.statement(), rule="must")
-        m = _MANDATORY.match(first_line) or _TOO_FEW.match(first_line)
+        m = _TOO_FEW.match(first_line)
+        if m and loc.node.name == m.group(1):  # the path names the leaf-list itself: report on its parent
+            return err(f"Missing mandatory statement: '{m.group(1)}'", loc.edit_path(2), loc.statement(1),
+                       "missing-element", "mandatory")
+        m = m or _MANDATORY.match(first_line)
         if m:
             return err(f"Missing mandatory statement: '{m.group(1)}'", loc.edit_path(), loc.statement(),
                        "missing-element", "mandatory")
@@ -271,11 +368,28 @@ class Validator:
         return err(first_line, loc.edit_path(), loc.statement(), rule="yang")
 
 
-def _without_inactive(tree: etree._Element, drop_attributes: bool) -> etree._Element:
-    needs_copy = drop_attributes or any(True for _ in tree.iter(COMMENT_TAG)) or bool(
-        tree.xpath("boolean(//*[@inactive])")
-    )
-    if not needs_copy:
+def edit_words(model: SchemaModel, root: etree._Element, el: etree._Element) -> tuple[str, ...]:
+    """Edit path words of element ``el`` (``("security", "ike", "gateway", "gw1")``)."""
+    chain = []
+    while el is not None and el is not root:
+        chain.append(el)
+        el = el.getparent()
+    words: list[str] = []
+    node = model.root
+    for item in reversed(chain):
+        node = node.children.get(item.tag)
+        if node is None:
+            break
+        if node.kind == "list":
+            words += ([] if node.nokeyword else [node.name]) + [item.findtext(node.key) or ""]
+        else:
+            words.append(node.name)
+    return tuple(words)
+
+
+def without_inactive(tree: etree._Element) -> etree._Element:
+    """``tree`` without inactive statements and annotations (a copy only when there are some)."""
+    if next(tree.iter(COMMENT_TAG), None) is None and not tree.xpath("boolean(.//@inactive)"):
         return tree
     active = copy.deepcopy(tree)
     for el in list(active.iter()):
@@ -283,22 +397,15 @@ def _without_inactive(tree: etree._Element, drop_attributes: bool) -> etree._Ele
             parent = el.getparent()
             if parent is not None:
                 parent.remove(el)
-            continue
-        if drop_attributes and el.attrib:
-            el.attrib.clear()
     return active
 
 
-def _without_deletions(patch: etree._Element) -> etree._Element:
-    """A load patch minus the statements it deletes or only (de)activates (they carry no value to check)."""
-    pruned = copy.deepcopy(patch)
-    for el in list(pruned.iter()):
-        if not isinstance(el.tag, str) or el.tag == COMMENT_TAG:
-            continue
-        deleting = el.get("delete") == "delete" or el.get("operation") in ("delete", "remove")
-        toggling = el.get("inactive") or el.get("active") or el.get("rename")
-        bare = not len(el) and not (el.text or "").strip()
-        el.attrib.pop("inactive", None)  # a deactivated statement's value must still be valid
-        if (deleting or (toggling and bare)) and el.getparent() is not None:
-            el.getparent().remove(el)
-    return pruned
+# ------------------------------------------------------------------------------------------------ bench hook
+def instance_document(schema, tree: etree._Element) -> tuple[str, object]:
+    """(libyang instance XML of ``tree``, libyang context) - for benchmarks that time libyang alone."""
+    return schema.validator.qualified_xml(tree), schema.validator.ctx
+
+
+def parse_and_validate(ctx, data: str) -> None:
+    """Parse and fully validate an instance document with libyang (raises ``oopt_gnpy_libyang.Error``)."""
+    ctx.parse_data(data, ly.DataFormat.XML, ly.ParseOptions.Strict, _VALIDATE)

@@ -13,39 +13,39 @@ from dataclasses import dataclass
 from lxml import etree
 
 from netconf_device.schema import secret
-from netconf_device.schema.tokens import Token
+from netconf_device.schema.tokens import Token, text_of
 from netconf_device.schema.treeops import Workspace
 from netconf_device.schema.yangmodel import SchemaNode
 
 
 class WalkError(Exception):
-    """A statement that does not fit the schema: Junos' ``syntax error`` / ``missing argument``."""
+    """A statement that does not fit the schema: Junos' ``syntax error`` / ``missing argument``.
+    ``token`` is the offending token (a Token, or a plain ``str`` word of a fast-path set line)."""
 
-    def __init__(self, message: str, token: Token | None, bad_element: str | None = None) -> None:
+    def __init__(self, message: str, token: Token | str | None, bad_element: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.token = token
-        self.bad_element = bad_element if bad_element is not None else (token.text if token else None)
+        self.bad_element = bad_element if bad_element is not None else (text_of(token) if token else None)
 
 
-@dataclass
+@dataclass(slots=True)
 class Segment:
     node: SchemaNode
     arg: str | list[str] | None = None  # list key, leaf value, leaf-list values (None: not given)
-    token: Token | None = None  # the keyword (or the value of a nokeyword node), for error positions
-
-
-def _is_word(tokens: list[Token], i: int) -> bool:
-    return i < len(tokens) and tokens[i].kind == "word"
+    token: Token | str | None = None  # the keyword (or the value of a nokeyword node), for error positions
+    inactive: tuple[str, ...] = ()  # leaf-list values marked "inactive:" inside [ ] (text format)
+    end: int = 0  # containers and list entries: index of the first token after the segment
 
 
 def parse_path(
     start: SchemaNode,
-    tokens: list[Token],
+    tokens: list[Token | str],
     i: int,
     *,
     need_values: bool,
     continue_after_leaf: bool,
+    plain: bool = False,
 ) -> tuple[list[Segment], int]:
     """Read segments from ``tokens[i:]`` starting at schema node ``start`` (a container or list).
 
@@ -53,13 +53,27 @@ def parse_path(
     such as ``local-identity inet 192.0.2.1`` or ``route 2.2.2.0/24 next-hop st0.1``). With
     ``need_values`` a leaf or list without its argument is ``missing argument`` (``set``); otherwise the
     argument is optional (``delete``, paths)."""
+    if plain:  # a set line of plain words (all str): nothing to scan or convert
+        base, words = 0, tokens
+    else:
+        # Only this statement's tokens (up to ";", "{", "}" or a comment): text input passes the whole file.
+        base, end, total = i, i, len(tokens)
+        while end < total:
+            t = tokens[end]
+            if t.__class__ is not str and t.kind not in ("word", "[", "]"):
+                break
+            end += 1
+        tokens = tokens[base:end]
+        i = 0
+        # Plain words are str; punctuation ("[", "]") exists only as Token: words[i] is None then.
+        words = [t if t.__class__ is str else (t.text if t.kind == "word" else None) for t in tokens]
     segments: list[Segment] = []
     context = start
-    n = len(tokens)
-    while _is_word(tokens, i):
+    n = len(words)
+    while i < n and words[i] is not None:
         tok = tokens[i]
-        child = context.children.get(tok.text)
-        if child is not None and context.kind == "list" and child.name == context.key:
+        child = context.children.get(words[i])
+        if child is not None and child.name == context.key:
             child = None  # the key is never given as a keyword
         if child is None:
             child = context.nokeyword_child
@@ -67,45 +81,54 @@ def parse_path(
                 raise WalkError("syntax error", tok)
         else:
             i += 1
-        if child.kind == "container":
-            segments.append(Segment(child, None, tok))
+        kind = child.kind
+        if kind == "container":
+            segments.append(Segment(child, None, tok, (), base + i))
             context = child
             continue
-        if child.kind == "list":
-            if not _is_word(tokens, i):
+        has_arg = i < n and words[i] is not None
+        if kind == "list":
+            if not has_arg:
                 if need_values:
                     raise WalkError("missing argument", tokens[i] if i < n else tok, child.name)
                 segments.append(Segment(child, None, tok))
                 break
-            segments.append(Segment(child, tokens[i].text, tok))
             i += 1
+            segments.append(Segment(child, words[i - 1], tok, (), base + i))
             context = child
             continue
-        if child.kind == "leaf":
+        if kind == "leaf":
             if child.is_empty_type:
                 segments.append(Segment(child, None, tok))
-            elif _is_word(tokens, i):
-                segments.append(Segment(child, tokens[i].text, tok))
+            elif has_arg:
+                segments.append(Segment(child, words[i], tok))
                 i += 1
             elif need_values:
                 raise WalkError("missing argument", tokens[i] if i < n else tok, child.name)
             else:
                 segments.append(Segment(child, None, tok))
         else:  # leaf-list
-            if i < n and tokens[i].kind == "[":
-                values = []
+            if i < n and words[i] is None and tokens[i].kind == "[":
                 j = i + 1
-                while _is_word(tokens, j):
-                    values.append(tokens[j].text)
+                while j < n and words[j] is not None:
                     j += 1
                 if j >= n or tokens[j].kind != "]":
                     raise WalkError("syntax error", tokens[j] if j < n else tokens[i], "[")
+                values, inactive, flag = [], [], False
+                for word in words[i + 1 : j]:
+                    if word == "inactive:":
+                        flag = True
+                        continue
+                    values.append(word)
+                    if flag:
+                        inactive.append(word)
+                    flag = False
                 if not values and need_values:
                     raise WalkError("missing argument", tokens[j], child.name)
-                segments.append(Segment(child, values, tok))
+                segments.append(Segment(child, values, tok, tuple(inactive)))
                 i = j + 1
-            elif _is_word(tokens, i):
-                segments.append(Segment(child, [tokens[i].text], tok))
+            elif has_arg:
+                segments.append(Segment(child, [words[i]], tok))
                 i += 1
             elif need_values:
                 raise WalkError("missing argument", tokens[i] if i < n else tok, child.name)
@@ -113,7 +136,7 @@ def parse_path(
                 segments.append(Segment(child, None, tok))
         if not continue_after_leaf:
             break
-    return segments, i
+    return segments, base + i
 
 
 def secret_value(node: SchemaNode, value: str, token: Token | None) -> str:
@@ -143,6 +166,7 @@ class Placed:
     context: etree._Element  # innermost container or list entry reached
     context_node: SchemaNode
     leaves: list[etree._Element]  # leaf / leaf-list elements set
+    elements: list[etree._Element]  # one per segment (a leaf-list segment: its last value)
 
 
 def create(
@@ -151,6 +175,7 @@ def create(
     """Apply ``segments`` like ``set``: create what is missing, set values, append leaf-list values."""
     first: tuple[etree._Element, SchemaNode] | None = None
     leaves: list[etree._Element] = []
+    elements: list[etree._Element] = []
     for seg in segments:
         child = seg.node
         if child.kind == "container":
@@ -158,21 +183,26 @@ def create(
         elif child.kind == "list":
             el, _ = ws.ensure_entry(element, node, child, seg.arg)
         elif child.kind == "leaf":
-            value = None if child.is_empty_type else secret_value(child, seg.arg, seg.token)
+            value = None if child.is_empty_type else seg.arg
+            if child.obfuscate9:
+                value = secret_value(child, value, seg.token)
             el = ws.set_leaf(element, node, child, value)
             leaves.append(el)
         else:
             el = None
             for value in seg.arg:
                 el, _ = ws.add_value(element, node, child, value)
+                if value in seg.inactive:
+                    el.set("inactive", "inactive")
                 leaves.append(el)
+        elements.append(el)
         if first is None and not child.flat:
             first = (el, child)
         if child.is_inner:
             element, node = el, child
     if first is None:
         first = (element, node)
-    return Placed(first[0], first[1], element, node, leaves)
+    return Placed(first[0], first[1], element, node, leaves, elements)
 
 
 def find(

@@ -36,21 +36,24 @@ def parse_xml(data: str | bytes | etree._Element) -> etree._Element:
     """The ``<configuration>`` element of ``data`` as an unqualified private copy."""
     if isinstance(data, etree._Element):
         root = copy.deepcopy(data)
+        qualified = b"xmlns" in etree.tostring(root)
     else:
         raw = data.encode("utf-8") if isinstance(data, str) else data
         if len(raw) > MAX_XML_BYTES:
             raise _syntax_error(f"configuration larger than {MAX_XML_BYTES} bytes")
-        if isinstance(data, str) and data.lstrip().startswith("<?xml"):
-            raw = data.encode("utf-8")
+        qualified = b"xmlns" in raw  # no declaration: no namespaced element or attribute anywhere
         try:
             root = etree.fromstring(raw, _parser())
         except etree.XMLSyntaxError as exc:
             raise _syntax_error(f"XML syntax error: {exc.msg}", exc.lineno) from exc
-    root = _find_configuration(root)
-    if root is None:
+    found = _find_configuration(root)
+    if found is None:
         raise _syntax_error("syntax error, expecting <configuration>", statement="configuration")
-    _unqualify(root)
-    return root
+    if found is not root:  # a document of its own (XPath "//" must not see the envelope)
+        found = copy.deepcopy(found)
+    if qualified or found.attrib:
+        _unqualify(found)
+    return found
 
 
 def _find_configuration(root: etree._Element) -> etree._Element | None:
@@ -63,8 +66,6 @@ def _find_configuration(root: etree._Element) -> etree._Element | None:
 
 
 def _unqualify(root: etree._Element) -> None:
-    if root.getparent() is not None:
-        root.getparent().remove(root)
     stack = [(root, 0)]
     while stack:
         el, depth = stack.pop()
@@ -93,15 +94,16 @@ def _unqualify(root: etree._Element) -> None:
     etree.cleanup_namespaces(root)
 
 
-def render_xml(tree: etree._Element) -> str:
-    """Junos-style pretty XML of a configuration tree."""
-    out = _presentable(tree)
+def render_xml(tree: etree._Element, junos_ns: str | None = None) -> str:
+    """Junos-style pretty XML of a configuration tree; annotations use ``junos_ns`` (the device's
+    ``xmlns:junos``, e.g. ``http://xml.juniper.net/junos/24.4R0/junos``) when given."""
+    out = _presentable(tree, junos_ns or JUNOS_NS)
     return etree.tostring(out, encoding="unicode", pretty_print=True)
 
 
-def _presentable(tree: etree._Element) -> etree._Element:
-    has_comments = any(True for _ in tree.iter(COMMENT_TAG))
-    nsmap = {"junos": JUNOS_NS} if has_comments else None
+def _presentable(tree: etree._Element, junos_ns: str) -> etree._Element:
+    has_comments = next(tree.iter(COMMENT_TAG), None) is not None
+    nsmap = {"junos": junos_ns} if has_comments else None
     out = etree.Element("configuration", nsmap=nsmap)
     for key, value in tree.attrib.items():
         out.set(key, value)
@@ -110,8 +112,12 @@ def _presentable(tree: etree._Element) -> etree._Element:
         out.append(copy.deepcopy(child))
     for el in out.iter():
         el.tail = None
+        if el.tag == COMMENT_TAG and junos_ns != JUNOS_NS:
+            el.tag = f"{{{junos_ns}}}comment"
         if isinstance(el.tag, str) and len(el) and el.text is not None and not el.text.strip():
             el.text = None
+    if nsmap:
+        etree.cleanup_namespaces(out, top_nsmap=nsmap)
     return out
 
 

@@ -8,6 +8,8 @@ from pyang here, once per process.
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,8 +37,16 @@ _INTEGER_TYPES = {"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32"
 
 
 def default_yang_dir() -> Path:
-    """``yang/`` at the root of the repository (the package lives in ``<root>/netconf_device``)."""
-    return Path(__file__).resolve().parents[2] / "yang"
+    """Where the YANG modules are: ``$NETCONF_DEVICE_YANG_DIR``, else ``yang/`` at the root of the
+    repository (the package lives in ``<root>/netconf_device``; editable installs), else
+    ``<prefix>/share/netconf-device/yang`` (a wheel installing them as data files)."""
+    override = os.environ.get("NETCONF_DEVICE_YANG_DIR")
+    if override:
+        return Path(override)
+    in_repo = Path(__file__).resolve().parents[2] / "yang"
+    if in_repo.is_dir():
+        return in_repo
+    return Path(sys.prefix) / "share" / "netconf-device" / "yang"
 
 
 @dataclass(eq=False)

@@ -1,8 +1,9 @@
-"""The Junos release the emulated MX reports, in one place.
+"""The Junos release the emulated MX reports: the one source for the whole device.
 
-The seed requires "Junos OS 24.2R1 or later" for inline IPsec on MX304; the schema is Juniper's 24.4R1 YANG,
-and the device (``netconf_device/device.py`` on the netconf branch) reports 24.4R1.9, so this module uses the
-same release: one device must not answer with two releases.
+The seed requires "Junos OS 24.2R1 or later" for inline IPsec on MX304; the schema is Juniper's 24.4R1 YANG.
+``show version``, the ``xmlns:junos`` URI of every reply (``device.py``), the commit information
+(``config/datastore.py``) and the show builders all import these values: one device must not answer with two
+releases (``tests/device/test_device_live_commands.py`` checks that no other module spells one out).
 
 Replies carry ``<major>.<minor>R0`` in their namespace URIs since Junos 20: the captures in
 reference/junos-xml.md show ``http://xml.juniper.net/junos/20.2R0/junos`` (20.2), ``21.1R0`` and ``20.4R0``;

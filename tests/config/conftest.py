@@ -24,12 +24,19 @@ def make_datastore(tmp_path, schema):
     """``make_datastore()`` -> (Datastore, ApplyRecorder) on ``tmp_path/state`` (the same directory each call,
     so a second call is a restart of the device)."""
 
+    made: list[Datastore] = []
+
     def make(now: float = T0, start: bool = True):
+        for previous in made:  # the previous "device process" stops before the next one starts
+            previous.close()
         ds = Datastore(tmp_path / "state", schema=schema)
+        made.append(ds)
         recorder = ApplyRecorder()
         ds.add_apply_callback(recorder)
         if start:
             ds.start(now)
         return ds, recorder
 
-    return make
+    yield make
+    for ds in made:
+        ds.close()

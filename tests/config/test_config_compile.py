@@ -218,3 +218,14 @@ def test_changing_one_psk_marks_exactly_that_vpn_changed(schema):
     assert set(every.ipsec_vpns.changed) == {f"vpn_{i}" for i in range(1, 6)}
     assert diff_intent(old, compile_set(schema, text)).is_empty  # recompiling the same text: no change
     assert not diff.is_empty
+
+
+def test_gateway_version_defaults_to_junos_v1_only(schema, seed_set):
+    extra = "\n".join([
+        "set security ike gateway spare ike-policy ike_policy",
+        "set security ike gateway spare address 16.1.1.9",
+        "set security ike gateway spare external-interface et-0/2/10.0",
+    ]) + "\n"
+    intent = compile_set(schema, seed_set[1] + extra)
+    assert intent.ike_gateways["spare"].version == "v1-only"  # unused by any VPN, so the commit is valid
+    assert intent.ike_gateways["ike_gw"].version == "v2-only"

@@ -92,6 +92,7 @@ def _verify(state_dir: Path, schema, possible: set[int], now: float) -> int:
         assert pending.sequence == history[0].sequence
         assert host_name(ds._pending_store.load()[1]) == f"h{number - 1}"  # it would go back to the previous one
     ds.start(now)  # and the device starts from it
+    ds.close()
     return number
 
 
@@ -102,13 +103,13 @@ def test_interrupted_at_every_write_keeps_old_or_new(tmp_path, schema, monkeypat
     parsed = {n: schema.parse(vpn_config(n), "set") for n in {vpns_for(i) for i in range(8)}}
 
     def commit_number(i: int) -> None:
-        ds = Datastore(state, schema=schema)
-        ds.start(T0)
-        ds.open_session(1, "crash", now=T0)
-        tree = copy.deepcopy(parsed[vpns_for(i)])
-        tree.find("system/host-name").text = f"h{i}"
-        ds.set_candidate(1, tree, T0)
-        ds.commit(1, T0, log=f"commit {i}", confirm_timeout=3600 if i % 7 == 3 else None)
+        with Datastore(state, schema=schema) as ds:
+            ds.start(T0)
+            ds.open_session(1, "crash", now=T0)
+            tree = copy.deepcopy(parsed[vpns_for(i)])
+            tree.find("system/host-name").text = f"h{i}"
+            ds.set_candidate(1, tree, T0)
+            ds.commit(1, T0, log=f"commit {i}", confirm_timeout=3600 if i % 7 == 3 else None)
 
     commit_number(0)
     writes_seen = 0

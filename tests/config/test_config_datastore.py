@@ -10,7 +10,7 @@ from config_testlib import T0, host_name
 from lxml import etree
 
 from netconf_device.config.datastore import ROLLBACK_RETRY_SECONDS, Datastore
-from netconf_device.config.errors import CommitError, ConfigLoadError, DatastoreError, LockError
+from netconf_device.config.errors import CommitError, ConfigLoadError, DatastoreError, LockError, StateError
 from netconf_device.config.history import MAX_ROLLBACK
 from netconf_device.config.intent import Intent
 
@@ -386,3 +386,35 @@ def test_vetoed_automatic_rollback_is_retried_later(ds_session):
     recorder.fail_with = None
     assert ds.on_timer(T0 + 61) is None
     assert ds.on_timer(T0 + 65).automatic and host_name(ds.running()) == "stable"
+
+
+def test_state_directory_is_locked_against_a_second_device(make_datastore, schema):
+    ds, _ = make_datastore()
+    with pytest.raises(StateError, match="in use by another running device"):
+        Datastore(ds.state_dir, schema=schema)
+    ds.close()
+    with Datastore(ds.state_dir, schema=schema):
+        pass
+
+
+def test_private_commit_merges_list_entries_into_moved_on_running(make_datastore, seed_set):
+    ds, recorder = make_datastore()
+    ds.open_session(1, "alice", now=T0)
+    ds.open_session(2, "bob", now=T0)
+    ds.load(1, seed_set[1], format="set", action="set", now=T0)
+    ds.commit(1, T0)
+    ds.open_private(2, T0)
+    ds.load(2, "\n".join([
+        "set interfaces st0 unit 2 family inet",
+        "set security ipsec vpn vpn2 bind-interface st0.2",
+        "set security ipsec vpn vpn2 ike gateway ike_gw",
+        "set security ipsec vpn vpn2 ike ipsec-policy ipsec_policy",
+    ]) + "\n", format="set", action="set", now=T0)
+    ds.load(1, "set interfaces et-0/1/9 unit 0 family inet address 3.3.3.1/24\n"
+               "delete routing-options static route 2.2.2.0/24\n", format="set", action="set", now=T0)
+    ds.commit(1, T0 + 1)
+    result = ds.commit(2, T0 + 2)
+    assert set(result.new.ipsec_vpns) == {"ipsec_vpn", "vpn2"}
+    assert result.new.ipsec_vpns["vpn2"].tunnel_index == 500002
+    assert "et-0/1/9" in result.new.interfaces and result.new.static_routes == ()  # alice's commit kept
+    assert result.diff().ipsec_vpns.added == ("vpn2",) and recorder.calls[-1] == (result.old, result.new)
