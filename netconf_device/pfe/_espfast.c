@@ -32,7 +32,7 @@
 /* Set once at import and never changed: constants, not state. */
 static struct {
     PyObject *invalid_tag;
-    PyObject *seq, *seq_soft, *last_used, *native, *counters, *top, *bitmap, *egress, *mtu;
+    PyObject *seq, *last_used, *native, *counters, *top, *bitmap, *egress, *mtu;
     PyObject *input_packets, *input_bytes, *output_packets, *output_bytes;
     PyObject *esp_encrypted_packets, *esp_encrypted_bytes, *esp_decrypted_packets, *esp_decrypted_bytes;
     PyObject *replay_errors, *discard_errors, *esp_authentication_failures;
@@ -1733,7 +1733,7 @@ intern_names(void)
         PyObject **slot;
         const char *text;
     } names[] = {
-        {&S.seq, "seq"}, {&S.seq_soft, "seq_soft"}, {&S.last_used, "last_used"}, {&S.native, "native"},
+        {&S.seq, "seq"}, {&S.last_used, "last_used"}, {&S.native, "native"},
         {&S.counters, "counters"}, {&S.top, "top"}, {&S.bitmap, "bitmap"}, {&S.egress, "egress"},
         {&S.mtu, "mtu"}, {&S.input_packets, "input_packets"}, {&S.input_bytes, "input_bytes"},
         {&S.output_packets, "output_packets"}, {&S.output_bytes, "output_bytes"},
