@@ -61,6 +61,7 @@ class Datapath:
         name: str = "pfe",
         *,
         fast_path: bool = True,
+        fast_path_impl: str | None = None,
         activity_interval: float = 1.0,
         icmp_rate: float = ICMP_RATE,
         icmp_burst: int = ICMP_BURST,
@@ -91,7 +92,8 @@ class Datapath:
         self._icmp_tokens = float(icmp_burst)
         self._icmp_time: float | None = None
         self._now = 0.0
-        self.fast = fastpath.FastTables()
+        # "c" (the _espfast extension; the default when it is built) or "python": the same packets.
+        self.fast = fastpath.FastTables(fast_path_impl)
 
     # ================================================================== configuration
     def apply(self, diff: IntentDiff) -> None:

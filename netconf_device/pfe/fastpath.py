@@ -9,6 +9,10 @@ lifetimes, sequence numbers near their limit, IPv6 or UDP-encapsulated SAs, ICMP
 the general per-packet path in ``datapath.py``, which is the reference: both paths produce the same
 bytes (``tests/pfe/test_pfe_fastpath.py``). Packets diverted to the general path may leave after the
 fast-path packets of the same batch.
+
+Two implementations of the same loops: the C extension ``_espfast`` (built when a compiler is available;
+the default then) and the Python code below (always available, the fallback). Both use the same cached
+decisions and hand the same packets to the general path; ``FastTables(implementation=...)`` picks one.
 """
 
 from __future__ import annotations
@@ -21,8 +25,25 @@ from cryptography.exceptions import InvalidTag
 from netconf_device.pfe import ip
 from netconf_device.pfe.esp import NEXT_HEADER_IPV4, OUTER_TTL, PADDING, Drop, parse_plaintext
 
+try:  # the optional C extension (setup.py); without it the Python loops below run
+    from netconf_device.pfe import _espfast
+except ImportError:  # pragma: no cover - depends on how the package was built
+    _espfast = None
+
 if TYPE_CHECKING:
     from netconf_device.pfe.datapath import Datapath
+
+#: Fast-path implementations: the C extension and the pure-Python loops (same packets, same counters).
+IMPLEMENTATIONS = ("c", "python")
+
+
+def native_available() -> bool:
+    """Whether the C fast path (``netconf_device.pfe._espfast``) was built and imports."""
+    return _espfast is not None
+
+
+def default_implementation() -> str:
+    return "c" if _espfast is not None else "python"
 
 #: Bounded caches of per-destination decisions (cleared when full, rebuilt on any table change).
 CACHE_LIMIT = 65536
@@ -48,9 +69,9 @@ _GROWTH_V4 = tuple(20 + 8 + 8 + ((2 - n) & 3) + 2 + 16 for n in range(4))
 class FastOut:
     """What the encapsulation loop needs about one outbound SA, resolved once into a tuple of locals."""
 
-    __slots__ = ("pair", "sa", "egress", "wan", "st0", "tunnel", "max_inner", "params")
+    __slots__ = ("pair", "sa", "egress", "wan", "st0", "tunnel", "max_inner", "params", "native")
 
-    def __init__(self, pair, egress_port, st0_port) -> None:
+    def __init__(self, pair, egress_port, st0_port, native: bool = False) -> None:
         sa = pair.outbound
         self.pair = pair
         self.sa = sa
@@ -67,14 +88,20 @@ class FastOut:
             self.max_inner, self.egress, df_mode, growth, sa.ip_base_sum, sa.local + sa.remote,
             ip.PROTO_UDP if udp else ip.PROTO_ESP, sa.sport if udp else 0, sa.dport,
         )
+        self.native = _espfast.Encap(
+            encrypt_into=sa.aead.encrypt_into, sa=sa, egress=self.egress, st0=self.st0, tunnel=self.tunnel,
+            wan=self.wan, spi=sa.spi, salt=sa.salt, esn=sa.esn, max_inner=self.max_inner, df_mode=df_mode,
+            sport=sa.sport if udp else 0, dport=sa.dport if udp else 0, local=sa.local, remote=sa.remote,
+            seq_soft=sa.seq_soft,
+        ) if native else None
 
 
 class FastIn:
     """What the decapsulation loop needs about one inbound SA (plain ESP or ESP in UDP)."""
 
-    __slots__ = ("pair", "sa", "st0_port", "st0", "tunnel", "params", "udp_port")
+    __slots__ = ("pair", "sa", "st0_port", "st0", "tunnel", "params", "udp_port", "native")
 
-    def __init__(self, pair) -> None:
+    def __init__(self, pair, native: bool = False) -> None:
         sa = pair.inbound
         self.pair = pair
         self.sa = sa
@@ -85,6 +112,11 @@ class FastIn:
         offset = 28 if sa.encap else 20  # where the SPI starts (behind a UDP header when encapsulated)
         fields = _OUTER_FIELDS_UDP if sa.encap else _OUTER_FIELDS
         self.params = (sa.aead.decrypt, sa.salt, sa.esn, sa.spi << 64, sa.replay, offset, fields)
+        self.native = _espfast.Decap(
+            decrypt_into=sa.aead.decrypt_into, sa=sa, replay=sa.replay, tunnel=self.tunnel, st0=self.st0,
+            spi=sa.spi, salt=sa.salt, esn=sa.esn, window=sa.replay.size,
+            udp_port=self.udp_port if sa.encap else -1,
+        ) if native else None
 
 
 class FastForward:
@@ -101,7 +133,15 @@ class FastForward:
 class FastTables:
     """Cached fast-path decisions; ``rebuild`` drops them whenever configuration or SAs change."""
 
-    def __init__(self) -> None:
+    def __init__(self, implementation: str | None = None) -> None:
+        if implementation is None:
+            implementation = default_implementation()
+        if implementation not in IMPLEMENTATIONS:
+            raise ValueError(f"unknown fast-path implementation {implementation!r} (c or python)")
+        if implementation == "c" and _espfast is None:
+            raise ValueError("the C fast path (netconf_device.pfe._espfast) is not built")
+        self.implementation = implementation
+        self._native = implementation == "c"
         self.ingress: dict[str, object] = {}
         self.own4: frozenset[bytes] = frozenset()
         self.inbound: dict[bytes, FastIn] = {}
@@ -109,6 +149,10 @@ class FastTables:
         self.tunnel_by_dst: dict[bytes, FastOut | bool] = {}
         self.forward_by_dst: dict[bytes, FastForward | bool] = {}
         self._outs: dict[int, FastOut] = {}
+        #: One FastForward per egress port, shared by every destination routed there (cheap per batch).
+        self._forwards: dict[str, FastForward] = {}
+        #: The C path's mirror of tunnel_by_dst / forward_by_dst by 32-bit address; cleared with them.
+        self._dest_cache = _espfast.DestCache() if self._native else None
         #: Packets completed by the fast loops (encrypted + decrypted and forwarded), for tests and tuning.
         self.packets = 0
 
@@ -120,6 +164,7 @@ class FastTables:
         for pair in dp.sad.pairs.values():
             self._add_inbound(pair)
         self.forward_by_dst = {}
+        self._forwards = {}
         self.sas_changed()
 
     def sa_added(self, pair) -> None:
@@ -137,6 +182,12 @@ class FastTables:
         """Outbound decisions depend on which pair is newest per tunnel: recompute them lazily."""
         self.tunnel_by_dst = {}
         self._outs = {}
+        self._clear_dest_cache()
+
+    def _clear_dest_cache(self) -> None:
+        """Whenever tunnel_by_dst or forward_by_dst lose entries, the C path's mirror of them goes too."""
+        if self._dest_cache is not None:
+            self._dest_cache.clear()
 
     def _add_inbound(self, pair) -> None:
         sa = pair.inbound
@@ -146,13 +197,14 @@ class FastTables:
         if (pair.st0 is not None and not pair.st0.disabled and not sa.lifetime.limited
                 and sa.remote_ts.any4 and sa.local_ts.any4):
             table = self.inbound_udp if sa.encap else self.inbound
-            table[key] = FastIn(pair)
+            table[key] = FastIn(pair, self._native)
 
     # ------------------------------------------------------------------ cached decisions
     def _tunnel_decision(self, dp: Datapath, dst: bytes) -> FastOut | bool:
         """The FastOut for a transit destination routed into a tunnel, or False for the general path."""
         decision: FastOut | bool = False
-        route = dp.routes.lookup(dst)
+        # Multicast, broadcast and 0/8 are never forwarded (the general path drops them).
+        route = dp.routes.lookup(dst) if 0 < dst[0] < 224 else None
         if route is not None and route.kind in ("tunnel", "direct"):
             st0 = dp.interfaces.ports.get(route.interface)
             vpn = dp.vpn_by_st0.get(route.interface)
@@ -162,24 +214,29 @@ class FastTables:
                 sa = pair.outbound
                 # The newest pair carries every IPv4 packet only when its selectors are "any".
                 if (sa.local_ts.any4 and sa.remote_ts.any4 and sa.egress is not None and not sa.outer_v6
-                        and sa.encap != "service-set" and not sa.lifetime.limited):
+                        and sa.encap != "service-set" and not (sa.encap and not sa.sport)
+                        and not sa.lifetime.limited):
                     decision = self._outs.get(id(pair))
                     if decision is None:
-                        decision = self._outs[id(pair)] = FastOut(pair, sa.egress, st0)
+                        decision = self._outs[id(pair)] = FastOut(pair, sa.egress, st0, self._native)
         if len(self.tunnel_by_dst) >= CACHE_LIMIT:
             self.tunnel_by_dst.clear()
+            self._clear_dest_cache()
         self.tunnel_by_dst[dst] = decision
         return decision
 
     def _forward_decision(self, dp: Datapath, dst: bytes) -> FastForward | bool:
         decision: FastForward | bool = False
-        route = dp.routes.lookup(dst)
+        route = dp.routes.lookup(dst) if 0 < dst[0] < 224 else None
         if route is not None and route.kind in ("direct", "interface"):
             port = dp.interfaces.ports.get(route.interface)
             if port is not None and port.kind != "st0" and not port.disabled:
-                decision = FastForward(port)
+                decision = self._forwards.get(port.name)
+                if decision is None:
+                    decision = self._forwards[port.name] = FastForward(port)
         if len(self.forward_by_dst) >= CACHE_LIMIT:
             self.forward_by_dst.clear()
+            self._clear_dest_cache()
         self.forward_by_dst[dst] = decision
         return decision
 
@@ -200,6 +257,10 @@ class FastTables:
         """Process what the fast paths can; returns the packets left for the general path."""
         slow: list = []
         diverted: list = []  # already counted at ingress
+        if self._native:
+            self.packets += _espfast.run(self, dp, packets, now, out, slow, diverted)
+            self._divert(dp, diverted, out)
+            return slow
         encap_groups: dict[FastOut, list] = {}
         decap_groups: dict[FastIn, list] = {}
         ingress = self.ingress
@@ -254,12 +315,17 @@ class FastTables:
             self._encapsulate(dp, fast_out, group, now, out, diverted)
         for fast_in, group in decap_groups.items():
             self._decapsulate(dp, fast_in, group, now, out, diverted)
+        self._divert(dp, diverted, out)
+        return slow
+
+    @staticmethod
+    def _divert(dp: Datapath, diverted: list, out: list) -> None:
+        """Classified packets the fast loops left for the general path (ingress already counted)."""
         if diverted:
             receive = dp._receive
             ports = dp.interfaces.ingress
             for ifname, packet in diverted:
                 receive(ports[ifname], packet, out)
-        return slow
 
     # ------------------------------------------------------------------ encapsulation
     def _encapsulate(self, dp: Datapath, fast: FastOut, group: list, now: float, out: list, diverted: list) -> None:
@@ -390,21 +456,16 @@ class FastTables:
             version, total, ttl, proto, checksum, dst = plain_fields(plaintext)
             if (plaintext[end + 1] != 4 or version != 0x45 or total < 20 or total > end - pad
                     or (pad and plaintext[end - pad:end] != padding[pad])):
-                try:
-                    inner = parse_plaintext(plaintext)
-                except Drop as drop:
-                    tunnel.drop(drop.reason)
-                    continue
-                if inner is not None:  # None: a dummy packet
-                    general.append((packet, inner, False))
+                general.append((packet, plaintext, False))  # IPv6, TFC dummy, options, bad padding ...
                 continue
             received += 1
             inner_bytes += total
             forward = forward_get(dst)
             if forward is None:
                 forward = self._forward_decision(dp, dst)
-            if not forward or ttl <= 1 or total > forward.mtu or tos & 3 == 3:
-                general.append((packet, plaintext[:total], True))
+            if (not forward or ttl <= 1 or total > forward.mtu or tos & 3 == 3
+                    or int.from_bytes(plaintext[:20], "big") % 0xFFFF):
+                general.append((packet, plaintext[:total], True))  # (the last test: the inner checksum)
                 continue
             checksum += 0x100
             append((forward.egress, join((plaintext[:8], ttl_pack(ttl - 1, proto, (checksum + (checksum >> 16)) & 0xFFFF),
@@ -432,9 +493,32 @@ class FastTables:
             tunnel.esp_decrypted_bytes += inner_bytes
             st0.input_packets += received
             st0.input_bytes += inner_bytes
+        if general:
+            self._finish_decap(dp, fast, general, now, out)
+
+    @staticmethod
+    def _finish_decap(dp: Datapath, fast: FastIn, general: list, now: float, out: list) -> None:
+        """Authenticated packets of one SA that the decapsulation loop (Python or C) left to the general
+        path, in order: ``(outer, inner, True)`` was counted as decrypted already; ``(outer, plaintext,
+        False)`` still needs its trailer parsed (``parse_plaintext``) and the traffic-selector check."""
+        tunnel = fast.tunnel
+        st0 = fast.st0
+        sa = fast.sa
         st0_port = fast.st0_port
-        for outer, inner, counted in general:
-            if not counted:  # IPv6 or an unusual IPv4 header: count it as the general path would
+        for outer, data, counted in general:
+            if counted:
+                inner = data
+            else:  # IPv6 or an unusual IPv4 header: check and count it as the general path would
+                try:
+                    inner = parse_plaintext(data)
+                except Drop as drop:
+                    tunnel.drop(drop.reason)
+                    continue
+                if inner is None:  # a TFC dummy packet
+                    continue
+                if not sa.permits(inner):
+                    tunnel.drop("ts_check_fail_errors")
+                    continue
                 tunnel.esp_decrypted_packets += 1
                 tunnel.esp_decrypted_bytes += len(inner)
                 st0.input_packets += 1

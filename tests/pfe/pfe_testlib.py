@@ -121,9 +121,10 @@ def child_sa(
     )
 
 
-def peer(side: str, *, fast_path: bool = True, intent_kwargs: dict | None = None, **sa_kwargs) -> Datapath:
-    """A configured datapath with its child SA installed."""
-    dp = Datapath(f"peer-{side}", fast_path=fast_path)
+def peer(side: str, *, fast_path: bool = True, fast_path_impl: str | None = None, intent_kwargs: dict | None = None,
+         **sa_kwargs) -> Datapath:
+    """A configured datapath with its child SA installed (``fast_path_impl``: "c", "python" or the default)."""
+    dp = Datapath(f"peer-{side}", fast_path=fast_path, fast_path_impl=fast_path_impl)
     dp.apply_intent(make_intent(side, **(intent_kwargs or {})))
     dp.install(ChildSaInstalled(child_sa(side, **sa_kwargs)))
     return dp
@@ -211,3 +212,31 @@ def esp_fields(packet: bytes) -> tuple[int, int, int]:
         offset += 8
     spi, seq = struct.unpack_from("!II", packet, offset)
     return proto, spi, seq
+
+
+def forge_esp(side_sending: str, plaintext: bytes, seq: int, *, esn: bool = False, udp: tuple[int, int] | None = None,
+              algorithm: str = "aes-256-gcm") -> bytes:
+    """An outer IPv4 ESP packet whose ICV verifies, around any ``plaintext`` (trailer included or not): it
+    reaches the checks that run after decryption. ``seq`` is the full (ESN) sequence number."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    s = SIDES[side_sending]
+    src = ipaddress.ip_interface(s["wan4"]).ip.packed
+    dst = ipaddress.ip_address(s["peer4"]).packed
+    spi = SPI_A_TO_B if side_sending == "a" else SPI_B_TO_A
+    material = KEYS[(algorithm, "a->b" if side_sending == "a" else "b->a")]
+    key, salt = material[:-4], material[-4:]
+    header = struct.pack("!II", spi, seq & 0xFFFFFFFF)
+    aad = struct.pack("!III", spi, seq >> 32, seq & 0xFFFFFFFF) if esn else header
+    iv = seq.to_bytes(8, "big")
+    esp = header + iv + AESGCM(key).encrypt(salt + iv, plaintext, aad)
+    if udp is not None:
+        esp = ip.udp_datagram(src, dst, udp[0], udp[1], esp, with_checksum=False)
+        return ip.ipv4_header(src, dst, ip.PROTO_UDP, len(esp)) + esp
+    return ip.ipv4_header(src, dst, ip.PROTO_ESP, len(esp)) + esp
+
+
+def esp_trailer(inner_length: int, next_header: int = 4) -> bytes:
+    """RFC 4303 padding 1, 2, .. + pad length + next header for an inner packet of ``inner_length``."""
+    pad = (2 - inner_length) & 3
+    return bytes(range(1, pad + 1)) + bytes((pad, next_header))
