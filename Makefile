@@ -6,7 +6,8 @@ BIN     = $(VENV)/bin
 .PHONY: setup demo test lint
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# setup.py and the C fast path are prerequisites too: a stale extension must be rebuilt.
+$(VENV)/.installed: pyproject.toml setup.py netconf_device/pfe/_espfast.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
