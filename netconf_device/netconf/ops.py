@@ -166,6 +166,8 @@ def get_config(ctx: RpcContext, req: etree._Element) -> etree._Element:
 
 # ----------------------------------------------------------------------------------- edit
 _DEFAULT_OPERATIONS = ("merge", "replace", "none")
+# ignore-error is Junos' older name for continue-on-error (its NETCONF guide still lists it).
+_ERROR_OPTIONS = ("stop-on-error", "continue-on-error", "rollback-on-error", "ignore-error")
 
 
 @rpc("edit-config", permission="configure")
@@ -180,22 +182,27 @@ def edit_config(ctx: RpcContext, req: etree._Element) -> Reply | None:
     if test_option not in ("test-then-set", "set", "test-only"):
         raise invalid_value(f"invalid test-option: {test_option}", bad_element="test-option")
     error_option = child_text(req, "error-option") or "stop-on-error"
-    if error_option not in ("stop-on-error", "continue-on-error", "rollback-on-error"):
+    if error_option not in _ERROR_OPTIONS:
         raise invalid_value(f"invalid error-option: {error_option}", bad_element="error-option")
     if child(req, "url") is not None:
         raise RpcError("<url> is not supported by edit-config", tag="operation-not-supported", bad_element="url")
     # Edits are atomic whatever error-option says: a refused edit changes nothing (rollback-on-error).
-    action = "merge" if default_op == "none" else default_op
+    # default-operation replace: the new configuration completely replaces the candidate (RFC 6241, and
+    # Junos' "replace the candidate configuration with edit-config"); none: only statements that carry an
+    # operation attribute change.
+    action = "override" if default_op == "replace" else "merge"
     fmt, data = _config_source(req)
     if test_option == "test-only":
-        result = ds.schema.load(ds.candidate(ctx.session_id), data, fmt=fmt, action=action)
+        result = ds.schema.load(ds.candidate(ctx.session_id), data, fmt=fmt, action=action,
+                                default_operation=default_op if default_op == "none" else "merge")
         problems = [p for p in ds.schema.validate(result.tree) if p.severity != "warning"]
         if problems:
             from netconf_device.netconf.errors import RpcErrors, from_problem
 
             raise RpcErrors(from_problem(p) for p in problems)
         return Reply(warnings_as_elements(result.warnings)) if result.warnings else None
-    warnings = ds.load(ctx.session_id, data, format=fmt, action=action, now=now())
+    warnings = ds.load(ctx.session_id, data, format=fmt, action=action, now=now(),
+                       default_operation=default_op if default_op == "none" else "merge")
     return Reply(warnings_as_elements(warnings)) if warnings else None
 
 

@@ -276,6 +276,38 @@ def test_netconf_operations(schema, base):
     assert schema.render(replaced, "set", "security ike gateway ike_gw", relative=True) == "set ike-policy other\n"
 
 
+def test_default_operation_none_changes_only_statements_with_an_operation(schema, base):
+    def none(xml):
+        return schema.load(base, xml, "xml", "merge", default_operation="none")
+
+    tree = none('<configuration><system><host-name>ignored</host-name></system><interfaces>'
+                '<interface><name>st0</name><unit operation="delete"><name>1</name></unit></interface>'
+                "</interfaces></configuration>").tree
+    assert tree.findtext("system/host-name") == "peer1", "a leaf without an operation only selects"
+    assert tree.find("interfaces/interface[name='st0']/unit") is None
+    # nothing below an absent statement creates it; an explicit merge or create does
+    tree = none("<configuration><interfaces><interface><name>lo0</name><description>x</description>"
+                "</interface></interfaces></configuration>").tree
+    assert tree.find("interfaces/interface[name='lo0']") is None
+    tree = none('<configuration><interfaces><interface><name>lo0</name><description operation="merge">x'
+                "</description></interface></interfaces></configuration>").tree
+    assert tree.findtext("interfaces/interface[name='lo0']/description") == "x"
+    with pytest.raises(LoadError) as exc:
+        none('<configuration><interfaces><interface><name>xe-1/1/1</name><unit operation="delete">'
+             "<name>0</name></unit></interface></interfaces></configuration>")
+    assert [e.error_tag for e in exc.value.errors] == ["data-missing"]
+    none('<configuration><interfaces><interface><name>xe-1/1/1</name><unit operation="remove"><name>0</name>'
+         "</unit></interface></interfaces></configuration>")
+
+
+def test_children_inherit_the_operation_of_their_parent(schema, base):
+    tree = schema.load(base, '<configuration><interfaces><interface operation="merge"><name>lo0</name>'
+                             "<description>d</description><unit><name>0</name><description>u</description></unit>"
+                             "</interface></interfaces></configuration>", "xml", default_operation="none").tree
+    assert tree.findtext("interfaces/interface[name='lo0']/description") == "d"
+    assert tree.findtext("interfaces/interface[name='lo0']/unit/description") == "u"
+
+
 def test_namespaced_netconf_attributes(schema, base):
     xml = ('<config xmlns:nc="urn:ietf:params:xml:ns:netconf:base:1.0"><configuration>'
            '<system><host-name nc:operation="delete"/></system></configuration></config>')
