@@ -17,6 +17,7 @@ from typing import Any
 
 from lxml import etree
 
+from netconf_device.config.errors import DatastoreError
 from netconf_device.netconf.errors import RpcError, errors_from_exception, from_problem
 from netconf_device.netconf.xmlsafe import child, child_text, local_name
 from netconf_device.rpc.context import RpcContext
@@ -251,18 +252,26 @@ def commit_configuration(ctx: RpcContext, req: etree._Element) -> Reply:
         raise RpcError("commit at is not supported on this device", tag="operation-not-supported",
                        bad_element="at-time")
     log_text = child_text(req, "log")
-    if child(req, "check") is not None:
-        result = ds.commit_check(sid, now())
-    else:
-        timeout = None
-        if child(req, "confirmed") is not None:
-            minutes = child_text(req, "confirm-timeout") or "10"
-            if not minutes.isdigit() or not 1 <= int(minutes) <= 65535:
-                raise RpcError(f"invalid confirm-timeout: {minutes}", tag="invalid-value",
-                               bad_element="confirm-timeout")
-            timeout = int(minutes) * 60
-        result = ds.commit(sid, now(), log=log_text or None, confirm_timeout=timeout, flavor="junos")
-        ctx.device.timers_changed()
+    timeout = None
+    if child(req, "confirmed") is not None and child(req, "check") is None:
+        minutes = child_text(req, "confirm-timeout") or "10"
+        if not minutes.isdigit() or not 1 <= int(minutes) <= 65535:
+            raise RpcError(f"invalid confirm-timeout: {minutes}", tag="invalid-value",
+                           bad_element="confirm-timeout")
+        timeout = int(minutes) * 60
+    try:
+        if child(req, "check") is not None:
+            result = ds.commit_check(sid, now())
+        else:
+            result = ds.commit(sid, now(), log=log_text or None, confirm_timeout=timeout, flavor="junos")
+            ctx.device.timers_changed()
+    except DatastoreError as exc:
+        # Junos reports what stopped a commit inside <commit-results>, ending with "configuration check-out
+        # failed" (junos-xml.md 4.5); clients find <rpc-error> at any depth.
+        results = el("commit-results")
+        for err in errors_from_exception(exc):
+            results.append(err.to_element())
+        return Reply([results])
     out = result.to_xml(ctx.device.junos_ns)
     elements = warnings_as_elements(result.warnings)
     return Reply([*elements, out])

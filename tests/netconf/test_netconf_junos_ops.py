@@ -247,3 +247,28 @@ def test_show_configuration_pipes(device):
     assert "interfaces" in json.loads(js.text)["configuration"]
     assert compare.findtext(f".//{NC}configuration-output") == "\n"
     assert xml.findtext(f"{NC}configuration/{NC}system/{NC}host-name") == "peer1"
+
+
+def test_every_commit_error_is_reported_inside_commit_results(device):
+    _, commit, check, _ = rpcs(
+        device,
+        '<load-configuration action="set" format="text"><configuration-set>'
+        "set security ipsec vpn v9 bind-interface st0.9\nset security ipsec vpn v9 ike gateway nope\n"
+        "set security ipsec vpn v9 ike ipsec-policy ipsec_policy</configuration-set></load-configuration>",
+        "<commit-configuration><log>bad</log></commit-configuration>",
+        "<commit-configuration><check/></commit-configuration>",
+        "<discard-changes/>",
+    )
+    for reply in (commit, check):
+        assert reply.find(f"{NC}rpc-error") is None, "errors go inside <commit-results>, as Junos sends them"
+        errors = reply.findall(f"{NC}commit-results/{NC}rpc-error")
+        found = [(e.findtext(NC + "error-path"), e.findtext(NC + "error-message"),
+                  e.findtext(f"{NC}error-info/{NC}bad-element")) for e in errors]
+        assert found == [
+            ("[edit security ipsec vpn v9]", "Referenced interface must be configured under [edit interfaces] hierarchy",
+             "bind-interface st0.9"),
+            ("[edit security ipsec vpn v9 ike]", "Referenced IKE gateway must be defined under [edit security ike gateway]",
+             "gateway nope"),
+            (None, "configuration check-out failed", None),
+        ]
+        assert reply.find(f".//{NC}commit-success") is None and reply.find(f".//{NC}commit-check-success") is None
