@@ -23,6 +23,7 @@ from netconf_device.netconf.xmlsafe import child, child_text, local_name
 from netconf_device.rpc.context import RpcContext
 from netconf_device.rpc.registry import Reply, rpc
 from netconf_device.rpc.xmlbuild import el, junos_attr, sub
+from netconf_device.schema.treeops import COMMENT_TAG
 
 _LOAD_CHILDREN = {
     "configuration": "xml",
@@ -84,9 +85,29 @@ def _commit_attributes(ctx: RpcContext, element: etree._Element) -> None:
     element.set(junos_attr(ns, "commit-user"), info.user)
 
 
+def _with_junos_prefix(ctx: RpcContext, tree: etree._Element) -> etree._Element:
+    """``tree``'s content under a ``<configuration>`` that declares the device's ``junos`` prefix, with the
+    annotations in that namespace: ``<configuration junos:commit-seconds=..>``, ``<junos:comment>``, as Junos
+    writes them (lxml would otherwise invent ``ns0:``). Takes the children of ``tree``, which must be a copy."""
+    ns = ctx.device.junos_ns
+    out = etree.Element("configuration", nsmap={"junos": ns})
+    for key, value in tree.attrib.items():
+        out.set(key, value)
+    out.text = tree.text
+    out.extend(list(tree))
+    renamed = False
+    for comment in out.iter(COMMENT_TAG):
+        comment.tag = f"{{{ns}}}comment"
+        renamed = True
+    if renamed:
+        etree.cleanup_namespaces(out, top_nsmap={"junos": ns})  # the stored annotations' own declarations
+    return out
+
+
 def config_xml(ctx: RpcContext, *, tree: etree._Element | None = None, path: list[str] | None = None,
-               filter_element: etree._Element | None = None) -> etree._Element:
-    """A copy of the configuration as ``<configuration junos:commit-...>`` (optionally filtered)."""
+               filter_element: etree._Element | None = None, commit_attributes: bool = True) -> etree._Element:
+    """A copy of the configuration as ``<configuration junos:commit-...>`` (optionally filtered; the
+    ``junos:commit-*`` attributes describe rollback 0, so stored configurations go without them)."""
     ds = datastore(ctx)
     tree = tree if tree is not None else ds.candidate(ctx.session_id)
     if filter_element is not None:
@@ -97,7 +118,9 @@ def config_xml(ctx: RpcContext, *, tree: etree._Element | None = None, path: lis
         result = copy.deepcopy(tree)
     if result is tree:
         result = copy.deepcopy(tree)
-    _commit_attributes(ctx, result)
+    result = _with_junos_prefix(ctx, result)
+    if commit_attributes:
+        _commit_attributes(ctx, result)
     return result
 
 
@@ -283,6 +306,25 @@ def get_commit_information(ctx: RpcContext, req: etree._Element) -> etree._Eleme
     return datastore(ctx).commit_information_xml(ctx.device.junos_ns)
 
 
+def _stored_configuration(ctx: RpcContext, wrapper: str, tree: etree._Element, fmt: str,
+                          diff: str | None = None) -> Reply:
+    """A stored configuration (rollback N, rescue) as Junos answers it: ``<WRAPPER>`` around
+    ``<configuration-information><configuration-output>`` for text (or a diff), around ``<configuration>`` for
+    XML; JSON is the configuration's Junos JSON."""
+    ds = datastore(ctx)
+    if fmt == "json" and diff is None:
+        return Reply([], ds.schema.render(tree, "json"))
+    outer = el(wrapper)
+    if fmt in ("text", "ascii") or diff is not None:
+        text = diff if diff is not None else ds.schema.render(tree, "text")
+        outer.append(configuration_output("\n" + text.lstrip("\n")))
+    elif fmt == "xml":
+        outer.append(config_xml(ctx, tree=tree, commit_attributes=False))
+    else:
+        raise RpcError(f"invalid format: {fmt}", tag="invalid-value", bad_element=fmt)
+    return Reply([outer])
+
+
 @rpc("get-rollback-information", own_format=True)
 def get_rollback_information(ctx: RpcContext, req: etree._Element) -> Reply:
     """show system rollback N [compare M]"""
@@ -291,22 +333,19 @@ def get_rollback_information(ctx: RpcContext, req: etree._Element) -> Reply:
     compare = child_text(req, "compare")
     if not number.isdigit() or (compare is not None and not compare.isdigit()):
         raise RpcError("invalid rollback number", tag="invalid-value", bad_element=number)
-    if compare is not None:
-        text = ds.compare_trees(ds.rollback(int(number)), ds.rollback(int(compare))) or ""
-    else:
-        text = ds.schema.render(ds.rollback(int(number)), "text")
-    return Reply([configuration_output("\n" + text.lstrip("\n"))])
+    tree = ds.rollback(int(number))
+    diff = ds.compare_trees(tree, ds.rollback(int(compare))) if compare is not None else None
+    return _stored_configuration(ctx, "rollback-information", tree, (req.get("format") or "xml").lower(), diff)
 
 
 # ----------------------------------------------------------------------------------- rescue
 @rpc("get-rescue-information", own_format=True)
 def get_rescue_information(ctx: RpcContext, req: etree._Element) -> Reply:
     """show system configuration rescue"""
-    ds = datastore(ctx)
-    rescue = ds.rescue()
+    rescue = datastore(ctx).rescue()
     if rescue is None:
         raise RpcError("Rescue configuration is not set", tag="data-missing", error_type="application")
-    return Reply([configuration_output("\n" + ds.schema.render(rescue, "text"))])
+    return _stored_configuration(ctx, "rescue-information", rescue, (req.get("format") or "xml").lower())
 
 
 @rpc("request-save-rescue-configuration", permission="maintenance")

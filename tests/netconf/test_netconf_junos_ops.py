@@ -272,3 +272,47 @@ def test_every_commit_error_is_reported_inside_commit_results(device):
             (None, "configuration check-out failed", None),
         ]
         assert reply.find(f".//{NC}commit-success") is None and reply.find(f".//{NC}commit-check-success") is None
+
+
+def test_stored_configurations_and_bad_pipes(device):
+    _, rb_text, rb_diff, rb_match, rescue_text, rescue_xml, bad_regex, bad_compare = rpcs(
+        device,
+        "<request-save-rescue-configuration/>",
+        '<command format="text">show system rollback 0</command>',
+        '<command format="text">show system rollback 0 compare 0</command>',
+        '<command format="text">show system rollback 0 | match host-name</command>',
+        '<command format="text">show system configuration rescue</command>',
+        "<get-rescue-information/>",
+        '<command format="text">show configuration | match "["</command>',
+        '<command format="text">show configuration | compare rollback abc</command>',
+    )
+    output = f"{NC}configuration-information/{NC}configuration-output"
+    assert "host-name peer1;" in rb_text.findtext(f"{NC}rollback-information/{output}")
+    assert rb_diff.findtext(f"{NC}rollback-information/{output}") == "\n"
+    assert rb_match.findtext(NC + "output").strip() == "host-name peer1;"
+    # PyEZ's Config.rescue("get") reads rescue-information/configuration-information/configuration-output
+    assert "host-name peer1;" in rescue_text.findtext(f"{NC}rescue-information/{output}")
+    conf = rescue_xml.find(f"{NC}rescue-information/{NC}configuration")
+    assert conf.findtext(f"{NC}system/{NC}host-name") == "peer1" and not conf.attrib
+    for reply, message in ((bad_regex, "invalid regular expression"), (bad_compare, "syntax error")):
+        assert message in reply.findtext(f"{NC}rpc-error/{NC}error-message")
+        assert reply.findtext(f"{NC}rpc-error/{NC}error-message") != "internal error"
+
+
+def test_configuration_xml_uses_the_junos_prefix(device):
+    async def go():
+        client = await RawNetconf.open(device.port)
+        out = []
+        for i, body in enumerate([
+            '<load-configuration action="set" format="text"><configuration-set>annotate interfaces "wan side"'
+            "</configuration-set></load-configuration>",
+            "<get-configuration><configuration><interfaces/></configuration></get-configuration>",
+            "<discard-changes/>",
+        ]):
+            out.append(await client.rpc(body, str(i)))
+        client.close()
+        return out
+
+    _, raw, _ = asyncio.run(go())
+    assert b"ns0:" not in raw and b"/*/junos" not in raw
+    assert b" junos:commit-seconds=" in raw and b"<junos:comment>/* wan side */</junos:comment>" in raw
