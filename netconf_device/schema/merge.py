@@ -24,7 +24,7 @@ from netconf_device.schema.treeops import (
     comments_before,
     line_of,
 )
-from netconf_device.schema.walker import WalkError, secret_value
+from netconf_device.schema.walker import WalkError, kept_secret, secret_value
 from netconf_device.schema.yangmodel import SchemaNode
 
 _KEY_PREDICATE = re.compile(r"""\[\s*[\w.-]+\s*=\s*(['"])(.*?)\1\s*\]""")
@@ -186,7 +186,9 @@ class Merger:
         if sub.is_empty_type and toggles and existing is not None:
             self._finish_statement(existing, patch, comments)
             return
-        value = None if sub.is_empty_type else secret_value(sub, raw, Token("word", raw, 0, 0))
+        value = None
+        if not sub.is_empty_type:
+            value = (sub.obfuscate9 and kept_secret(existing, raw)) or secret_value(sub, raw, Token("word", raw, 0, 0))
         el = self.ws.set_leaf(base, node, sub, value)
         self._finish_statement(el, patch, comments)
 

@@ -387,3 +387,19 @@ def test_loaded_tree_has_only_inactive_attributes(schema, base):
     tree = load(schema, base, '<configuration><security><ike><proposal insert="first" operation="merge">'
                               "<name>p0</name></proposal></ike></security></configuration>", "xml").tree
     assert all(set(el.attrib) <= {"inactive"} for el in tree.iter())
+
+
+@pytest.mark.parametrize(("fmt", "data"), [
+    ("set", 'set security ike policy ike_policy pre-shared-key ascii-text "lab-secret-123"'),
+    ("text", 'security { ike { policy ike_policy { pre-shared-key ascii-text "lab-secret-123"; } } }'),
+    ("xml", "<configuration><security><ike><policy><name>ike_policy</name><pre-shared-key><ascii-text>"
+            "lab-secret-123</ascii-text></pre-shared-key></policy></ike></security></configuration>"),
+    ("json", '{"configuration": {"security": {"ike": {"policy": [{"name": "ike_policy", "pre-shared-key": '
+             '{"ascii-text": "lab-secret-123"}}]}}}}'),
+])
+def test_setting_the_same_secret_again_changes_nothing(schema, base, fmt, data):
+    tree = load(schema, base, data, fmt, "set" if fmt == "set" else "merge").tree
+    assert schema.compare(base, tree) == "", "the stored $9$ form is kept (idempotent Ansible runs)"
+    other = load(schema, base, data.replace("lab-secret-123", "lab-secret-124"), fmt,
+                 "set" if fmt == "set" else "merge").tree
+    assert "pre-shared-key" in schema.compare(base, other)
