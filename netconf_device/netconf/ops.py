@@ -15,7 +15,7 @@ from lxml import etree
 
 from netconf_device.netconf.errors import RpcError, bad_element, invalid_value, missing_element
 from netconf_device.netconf.xmlsafe import child, child_text, local_name
-from netconf_device.rpc.config_ops import config_xml, datastore, now, warnings_as_elements
+from netconf_device.rpc.config_ops import config_xml, datastore, now, visible, warnings_as_elements
 from netconf_device.rpc.context import RpcContext
 from netconf_device.rpc.registry import Reply, rpc
 from netconf_device.rpc.xmlbuild import el
@@ -45,6 +45,7 @@ def _tree(ctx: RpcContext, name: str) -> etree._Element:
 # ----------------------------------------------------------------------------------- filters
 def _filtered(ctx: RpcContext, tree: etree._Element, filt: etree._Element | None) -> list[etree._Element]:
     """The ``<data>`` children for ``tree`` under an RFC 6241 subtree or XPath filter."""
+    tree = visible(ctx, tree)
     if filt is None:
         return [config_xml(ctx, tree=tree)]
     kind = filt.get("type") or "subtree"

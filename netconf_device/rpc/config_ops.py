@@ -12,6 +12,7 @@ like Junos does.
 from __future__ import annotations
 
 import copy
+import functools
 import time
 from typing import Any
 
@@ -21,7 +22,7 @@ from netconf_device.config.errors import DatastoreError
 from netconf_device.netconf.errors import RpcError, errors_from_exception, from_problem
 from netconf_device.netconf.xmlsafe import child, child_text, local_name
 from netconf_device.rpc.context import RpcContext
-from netconf_device.rpc.registry import Reply, rpc
+from netconf_device.rpc.registry import Reply, class_allows, rpc
 from netconf_device.rpc.xmlbuild import el, junos_attr, sub
 from netconf_device.schema.treeops import COMMENT_TAG
 
@@ -48,15 +49,58 @@ def warnings_as_elements(problems: Any) -> list[etree._Element]:
     return [from_problem(p).to_element() for p in problems]
 
 
+# ----------------------------------------------------------------------------------- secrets
+SECRET_PLACEHOLDER = "/* SECRET-DATA */"
+
+
+@functools.cache
+def _secret_leaf_paths(model: Any) -> tuple[str, ...]:
+    """Paths of the secret leaves that are not list keys (passwords, pre-shared and manual keys). SSH public
+    keys are list keys and stay visible: hiding them would merge the entries."""
+    paths: list[str] = []
+
+    def walk(node: Any, prefix: list[str]) -> None:
+        for sub_node in node.children.values():
+            here = [*prefix, sub_node.name]
+            if sub_node.kind == "leaf" and sub_node.secret_data and not (node.kind == "list" and node.key == sub_node.name):
+                paths.append("/".join(here))
+            walk(sub_node, here)
+
+    walk(model.root, [])
+    return tuple(paths)
+
+
+def visible(ctx: RpcContext, tree: etree._Element) -> etree._Element:
+    """``tree`` as this session's user may see it: like Junos, a login class without the ``secret``
+    permission (read-only, operator) sees ``/* SECRET-DATA */`` instead of passwords and keys."""
+    if class_allows(ctx.login_class, "secret"):
+        return tree
+    paths = _secret_leaf_paths(datastore(ctx).schema.model)
+    out = copy.deepcopy(tree)
+    for path in paths:
+        for leaf in out.iterfind(path):
+            leaf.text = SECRET_PLACEHOLDER
+    return out
+
+
+def visible_text(ctx: RpcContext, text: str) -> str:
+    """Text/set output of a :func:`visible` tree: Junos prints the placeholder as a bare comment."""
+    if class_allows(ctx.login_class, "secret"):
+        return text
+    return text.replace(f'"{SECRET_PLACEHOLDER}"', SECRET_PLACEHOLDER)
+
+
 # ----------------------------------------------------------------------------------- rendering helpers
 def render_config(ctx: RpcContext, fmt: str, *, tree: etree._Element | None = None, path: list[str] | None = None,
                   relative: bool = False, header: bool = True) -> str:
     """The configuration (default: this session's candidate) as Junos text/set/json."""
     ds = datastore(ctx)
-    tree = tree if tree is not None else ds.candidate(ctx.session_id)
+    tree = visible(ctx, tree if tree is not None else ds.candidate(ctx.session_id))
     if fmt == "set" and not path:
         relative = True  # the whole tree: same output, and schema.render(tree, "set") without a path fails
     text = ds.schema.render(tree, fmt, path=path or None, relative=relative)
+    if fmt != "json":
+        text = visible_text(ctx, text)
     if fmt == "text" and header and not path:
         head = _last_commit_line(ds)
         if head:
@@ -109,7 +153,7 @@ def config_xml(ctx: RpcContext, *, tree: etree._Element | None = None, path: lis
     """A copy of the configuration as ``<configuration junos:commit-...>`` (optionally filtered; the
     ``junos:commit-*`` attributes describe rollback 0, so stored configurations go without them)."""
     ds = datastore(ctx)
-    tree = tree if tree is not None else ds.candidate(ctx.session_id)
+    tree = visible(ctx, tree if tree is not None else ds.candidate(ctx.session_id))
     if filter_element is not None:
         result = ds.schema.select(tree, filter_element)
     elif path:
@@ -126,9 +170,14 @@ def config_xml(ctx: RpcContext, *, tree: etree._Element | None = None, path: lis
 
 def compare_text(ctx: RpcContext, rollback: int = 0) -> str:
     """``show | compare rollback N``; exactly "\\n" when nothing differs (PyEZ's test for "no diff")."""
-    diff = datastore(ctx).compare(ctx.session_id, rollback)
+    ds = datastore(ctx)
+    if class_allows(ctx.login_class, "secret"):
+        diff = ds.compare(ctx.session_id, rollback)
+    else:
+        diff = ds.compare_trees(visible(ctx, ds.rollback(rollback)), visible(ctx, ds.candidate(ctx.session_id)))
     if not diff:
         return "\n"
+    diff = visible_text(ctx, diff)
     return diff if diff.startswith("\n") else "\n" + diff
 
 
@@ -256,6 +305,7 @@ def get_configuration(ctx: RpcContext, req: etree._Element) -> Reply:
         return Reply([config_xml(ctx, tree=tree, filter_element=filt)])
     if filt is not None:
         tree = ds.schema.select(tree, filt)
+    tree = visible(ctx, tree)
     if fmt == "json":
         return Reply([], ds.schema.render(tree, "json"))
     if fmt in ("text", "set"):
@@ -312,11 +362,12 @@ def _stored_configuration(ctx: RpcContext, wrapper: str, tree: etree._Element, f
     ``<configuration-information><configuration-output>`` for text (or a diff), around ``<configuration>`` for
     XML; JSON is the configuration's Junos JSON."""
     ds = datastore(ctx)
+    tree = visible(ctx, tree)
     if fmt == "json" and diff is None:
         return Reply([], ds.schema.render(tree, "json"))
     outer = el(wrapper)
     if fmt in ("text", "ascii") or diff is not None:
-        text = diff if diff is not None else ds.schema.render(tree, "text")
+        text = visible_text(ctx, diff if diff is not None else ds.schema.render(tree, "text"))
         outer.append(configuration_output("\n" + text.lstrip("\n")))
     elif fmt == "xml":
         outer.append(config_xml(ctx, tree=tree, commit_attributes=False))
@@ -334,7 +385,9 @@ def get_rollback_information(ctx: RpcContext, req: etree._Element) -> Reply:
     if not number.isdigit() or (compare is not None and not compare.isdigit()):
         raise RpcError("invalid rollback number", tag="invalid-value", bad_element=number)
     tree = ds.rollback(int(number))
-    diff = ds.compare_trees(tree, ds.rollback(int(compare))) if compare is not None else None
+    diff = None
+    if compare is not None:
+        diff = ds.compare_trees(visible(ctx, tree), visible(ctx, ds.rollback(int(compare))))
     return _stored_configuration(ctx, "rollback-information", tree, (req.get("format") or "xml").lower(), diff)
 
 

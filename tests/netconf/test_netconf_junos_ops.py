@@ -316,3 +316,52 @@ def test_configuration_xml_uses_the_junos_prefix(device):
     _, raw, _ = asyncio.run(go())
     assert b"ns0:" not in raw and b"/*/junos" not in raw
     assert b" junos:commit-seconds=" in raw and b"<junos:comment>/* wan side */</junos:comment>" in raw
+
+
+def test_users_without_the_secret_permission_see_secret_data_placeholders(device):
+    from netconf_device.netconf.passwords import sha512_crypt
+
+    _, commit = rpcs(
+        device,
+        '<load-configuration action="set" format="text"><configuration-set>'
+        "set system login user peek uid 2300\nset system login user peek class read-only\n"
+        f'set system login user peek authentication encrypted-password "{sha512_crypt("peek-pw")}"\n'
+        'set security ike policy ike_policy pre-shared-key ascii-text "changed-secret-9"\n'
+        "set interfaces lo0 description peek-visible</configuration-set></load-configuration>",
+        "<commit-configuration/>",
+    )
+    assert commit.find(f".//{NC}commit-success") is not None
+    bodies = [
+        "<get-configuration/>",
+        '<get-configuration format="text"/>',
+        '<get-configuration format="set"/>',
+        '<get-configuration format="json"/>',
+        '<get-configuration compare="rollback" rollback="1" format="text"/>',
+        "<get-config><source><running/></source></get-config>",
+        '<get-config><source><running/></source><filter type="xpath" select="/configuration/security"/></get-config>',
+        "<get/>",
+        '<command format="text">show configuration</command>',
+        '<command format="text">show configuration | display set</command>',
+        "<command>show configuration | display xml</command>",
+        "<command>show configuration | display json</command>",
+        '<command format="text">show configuration | compare rollback 1</command>',
+        '<command format="text">show system rollback 1</command>',
+        '<command format="text">show system rollback 1 compare 0</command>',
+    ]
+
+    async def as_peek():
+        client = await RawNetconf.open(device.port, user="peek", password="peek-pw")
+        out = [await client.rpc(body, str(i)) for i, body in enumerate(bodies)]
+        client.close()
+        return out
+
+    replies = asyncio.run(as_peek())
+    for body, raw in zip(bodies, replies, strict=True):
+        assert b"rpc-error" not in raw, (body, raw[:400])
+        assert b"$9$" not in raw and b"$6$" not in raw and b"changed-secret-9" not in raw, body
+        if "compare" not in body:
+            assert b"SECRET-DATA" in raw, body
+    assert b"peek-visible" in replies[4] and b"peek-visible" in replies[12]
+    assert b"encrypted-password /* SECRET-DATA */; ## SECRET-DATA" in replies[1]  # unquoted, as Junos prints it
+    (admin_view,) = rpcs(device, '<get-configuration format="text"/>')
+    assert "$9$" in admin_view.findtext(NC + "configuration-text"), "super-user still sees the stored form"
