@@ -276,6 +276,12 @@ def _load(ctx: RpcContext, ds: Any, req: etree._Element) -> Any:
         fmt = "set"
     if action not in ("merge", "replace", "override", "update", "set"):
         raise RpcError(f"invalid load action: {action}", tag="invalid-value", bad_element=action)
+    if fmt == "xml":
+        # ncclient (hence Ansible's junos_config src) wraps the file in <configuration>; a file that is a whole
+        # <configuration> (a backup, show configuration | display xml) then arrives doubled: take the inner one.
+        inner = [c for c in source if isinstance(c.tag, str)]
+        if len(inner) == 1 and local_name(inner[0]) == "configuration":
+            source = inner[0]
     data: Any = source if fmt == "xml" else (source.text or "")
     return ds.load(sid, data, format=fmt, action=action, now=now())
 

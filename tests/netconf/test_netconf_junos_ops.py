@@ -365,3 +365,16 @@ def test_users_without_the_secret_permission_see_secret_data_placeholders(device
     assert b"encrypted-password /* SECRET-DATA */; ## SECRET-DATA" in replies[1]  # unquoted, as Junos prints it
     (admin_view,) = rpcs(device, '<get-configuration format="text"/>')
     assert "$9$" in admin_view.findtext(NC + "configuration-text"), "super-user still sees the stored form"
+
+
+def test_a_whole_configuration_file_wrapped_again_by_ncclient_loads(device):
+    load, diff, _ = rpcs(
+        device,
+        '<load-configuration action="merge" format="xml"><configuration><configuration>'
+        "<interfaces><interface><name>lo0</name><description>doubled</description></interface></interfaces>"
+        "</configuration></configuration></load-configuration>",
+        '<get-configuration compare="rollback" rollback="0" format="text"/>',
+        "<discard-changes/>",
+    )
+    assert load.find(f"{NC}load-configuration-results/{NC}ok") is not None
+    assert "description doubled;" in diff.findtext(f".//{NC}configuration-output")
