@@ -235,3 +235,23 @@ def test_keyboard_interactive_uses_the_same_password(device):
     run(login("lab123"))  # the seed's `system login user lab` ($6$ hash in the configuration)
     with pytest.raises(asyncssh.PermissionDenied):
         run(login("not-lab123"))
+
+
+def test_two_rpcs_in_one_frame_are_both_answered_and_rpc_without_message_id(device):
+    async def go():
+        client = await RawNetconf.open(device.port)
+        client.writer.write(b'<?xml version="1.0" encoding="UTF-8"?><rpc message-id="a"><get-software-information/>'
+                            b'</rpc>\n<rpc message-id="b"><get-chassis-inventory/></rpc>' + EOM)
+        first, second = parse(await client.read_eom()), parse(await client.read_eom())
+        client.writer.write(b"<rpc><get-route-engine-information/></rpc>" + EOM)  # Zabbix sends no message-id
+        bare = parse(await client.read_eom())
+        client.writer.write(b'<rpc message-id="c"><get-software-information/></rpc>junk' + EOM)
+        junk = parse(await client.read_eom())
+        client.close()
+        return first, second, bare, junk
+
+    first, second, bare, junk = run(go())
+    assert first.get("message-id") == "a" and first.find(f"{NC}software-information") is not None
+    assert second.get("message-id") == "b" and second.find(f"{NC}chassis-inventory") is not None
+    assert "message-id" not in bare.attrib and bare.find(f"{NC}route-engine-information") is not None
+    assert junk.find(f"{NC}rpc-error/{NC}error-tag").text == "malformed-message"
