@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 
 import pytest
 from lxml import etree
@@ -216,18 +217,23 @@ def test_load_actions_json_override_update_and_rescue(device):
 
 
 def test_junos_confirmed_commit_in_minutes_is_confirmed_by_commit_check(device):
-    _, confirmed, history, check, sync = rpcs(
+    _, confirmed, history, text, check, sync = rpcs(
         device,
         '<load-configuration action="set" format="text"><configuration-set>set interfaces lo0 description confirm-me'
         "</configuration-set></load-configuration>",
         "<commit-configuration><confirmed/><confirm-timeout>1</confirm-timeout><log>try</log></commit-configuration>",
         "<get-commit-information/>",
+        '<command format="text">show system commit</command>',
         "<commit-configuration><check/></commit-configuration>",
         "<commit-configuration><synchronize/><log>sync</log></commit-configuration>",
     )
     assert confirmed.find(f".//{NC}commit-success") is not None
     entry = history.find(f"{NC}commit-information/{NC}commit-history")
     assert "rollback in 1mins" in entry.findtext(NC + "comment")
+    first, second = text.findtext(NC + "output").strip("\n").splitlines()[:2]
+    assert re.fullmatch(r"0   \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC by admin via netconf commit confirmed, rollback in 1mins",
+                        first), first
+    assert second == "    try"
     assert check.find(f".//{NC}commit-check-success") is not None
     assert sync.find(f".//{NC}commit-success") is not None
 
