@@ -382,6 +382,12 @@ def _stored_configuration(ctx: RpcContext, wrapper: str, tree: etree._Element, f
     return Reply([outer])
 
 
+def _format_argument(req: etree._Element) -> str:
+    """These RPCs take the format as an argument element (``<format>text</format>``, what PyEZ sends for
+    ``rescue("get")``) as well as the usual attribute."""
+    return (req.get("format") or child_text(req, "format") or "xml").lower()
+
+
 @rpc("get-rollback-information", own_format=True)
 def get_rollback_information(ctx: RpcContext, req: etree._Element) -> Reply:
     """show system rollback N [compare M]"""
@@ -394,7 +400,7 @@ def get_rollback_information(ctx: RpcContext, req: etree._Element) -> Reply:
     diff = None
     if compare is not None:
         diff = ds.compare_trees(visible(ctx, tree), visible(ctx, ds.rollback(int(compare))))
-    return _stored_configuration(ctx, "rollback-information", tree, (req.get("format") or "xml").lower(), diff)
+    return _stored_configuration(ctx, "rollback-information", tree, _format_argument(req), diff)
 
 
 # ----------------------------------------------------------------------------------- rescue
@@ -404,7 +410,7 @@ def get_rescue_information(ctx: RpcContext, req: etree._Element) -> Reply:
     rescue = datastore(ctx).rescue()
     if rescue is None:
         raise RpcError("Rescue configuration is not set", tag="data-missing", error_type="application")
-    return _stored_configuration(ctx, "rescue-information", rescue, (req.get("format") or "xml").lower())
+    return _stored_configuration(ctx, "rescue-information", rescue, _format_argument(req))
 
 
 @rpc("request-save-rescue-configuration", permission="maintenance")
