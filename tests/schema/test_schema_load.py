@@ -199,7 +199,7 @@ def test_bad_values_are_refused_at_load_with_their_line(schema, base):
         "set security ike proposal p lifetime-seconds ten\n"
     ))
     assert [(e.line, e.message) for e in errors] == [
-        (1, "Invalid value for 'address': '1.2.3.400/24'"),
+        (1, "'1.2.3.400/24' is not a valid IPv4 prefix: the address must be four octets 0..255"),
         (3, "Invalid interface name: expected et-, xe-, ge- or si-FPC/PIC/PORT, st0, lo0 or fxp0"),
         (4, "Invalid numeric value: 'ten'"),
     ]
