@@ -220,3 +220,28 @@ def test_edit_config_default_operation_replace_and_none(device):
             assert host_name(m, "candidate") == "ign"
         finally:
             m.discard_changes()
+
+
+def test_error_options(device):
+    edit = """<config><configuration><system><host-name>partly</host-name><bogus-statement/></system>
+        <interfaces><interface><name>lo0</name><mtu>99999999</mtu><description>kept</description></interface>
+        </interfaces></configuration></config>"""
+    with connect(device) as m:
+        try:
+            for option in ("stop-on-error", "rollback-on-error"):  # a refused edit changes nothing
+                with pytest.raises(RPCError):
+                    m.edit_config(target="candidate", error_option=option, config=edit)
+                assert host_name(m, "candidate") == "peer1"
+            # continue-on-error: everything that loads is applied, every refused statement is reported
+            with pytest.raises(RPCError) as info:
+                m.edit_config(target="candidate", error_option="continue-on-error", config=edit)
+            reported = sorted((e.path, e.message) for e in info.value.errors)
+            assert reported == [("[edit interfaces lo0]", "value 99999999 is not within range (256..9192)"),
+                                ("[edit system]", "syntax error")]
+            assert host_name(m, "candidate") == "partly"
+            lo0 = m.get_config(source="candidate", filter=("subtree", "<configuration><interfaces><interface>"
+                                                                      "<name>lo0</name></interface></interfaces>"
+                                                                      "</configuration>")).data_ele
+            assert lo0.findtext(".//{*}description") == "kept" and lo0.find(".//{*}mtu") is None
+        finally:
+            m.discard_changes()
