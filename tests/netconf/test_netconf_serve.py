@@ -131,3 +131,14 @@ def test_unconfirmed_commit_rolls_back_across_a_restart(tmp_path):
         assert entries[0].findtext(NC + "user") == "root" and entries[0].findtext(NC + "client") == "other"
     finally:
         dev.stop()
+
+
+def test_hostname_and_model_options(tmp_path):
+    dev = start_device(tmp_path, "--hostname", "edge9", "--model", "MX480", config=None)
+    try:
+        version, inventory = asyncio.run(_rpcs(dev.port, "<get-software-information/>", "<get-chassis-inventory/>"))
+    finally:
+        assert dev.stop() == 0
+    assert version.findtext(f"{NC}software-information/{NC}host-name") == "edge9"
+    assert version.findtext(f"{NC}software-information/{NC}product-model") == "mx480"
+    assert inventory.findtext(f"{NC}chassis-inventory/{NC}chassis/{NC}description") == "MX480"
