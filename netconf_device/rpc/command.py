@@ -9,7 +9,12 @@ configuration database in ``configuration-information/configuration-output``.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import signal
+import threading
+from collections.abc import Iterator
+from typing import Any
 
 from lxml import etree
 
@@ -112,6 +117,38 @@ async def _show_configuration(ctx: RpcContext, path: list[str], fmt: str, displa
     return Reply([info])
 
 
+# A pattern like "(.*)*x" backtracks exponentially; on the device's one event loop (IKE and the PFE too) a
+# read-only user could stall everything. The filter gets this much time, then the command is refused.
+FILTER_SECONDS = 1.0
+
+
+class _FilterTimeout(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Interrupt the body after ``seconds`` (SIGALRM; Python's regex engine checks for signals as it
+    runs). Only in the main thread, where the device's event loop runs; elsewhere there is no limit."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    armed = True
+
+    def on_alarm(signum: int, frame: Any) -> None:
+        if armed:
+            raise _FilterTimeout
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        armed = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def _pattern(word: str, arg: str) -> re.Pattern:
     try:
         return re.compile(arg, re.IGNORECASE)
@@ -121,6 +158,15 @@ def _pattern(word: str, arg: str) -> re.Pattern:
 
 
 def _filter(text: str, filters: list[str]) -> str:
+    try:
+        with _time_limit(FILTER_SECONDS):
+            return _apply_filters(text, filters)
+    except _FilterTimeout:
+        raise RpcError("regular expression too complex: the filter took too long", tag="operation-failed",
+                       bad_element=" | ".join(filters)) from None
+
+
+def _apply_filters(text: str, filters: list[str]) -> str:
     lines = text.splitlines()
     for pipe in filters:
         word, _, arg = pipe.partition(" ")

@@ -255,3 +255,17 @@ def test_two_rpcs_in_one_frame_are_both_answered_and_rpc_without_message_id(devi
     assert second.get("message-id") == "b" and second.find(f"{NC}chassis-inventory") is not None
     assert "message-id" not in bare.attrib and bare.find(f"{NC}route-engine-information") is not None
     assert junk.find(f"{NC}rpc-error/{NC}error-tag").text == "malformed-message"
+
+
+def test_catastrophic_match_pattern_is_refused_in_time(device):
+    async def go():
+        client = await RawNetconf.open(device.port)
+        client.writer.write(b'<rpc message-id="re"><command format="text">show configuration | match "(.*)*x"'
+                            b"</command></rpc>" + EOM)
+        reply = parse(await client.read_eom(timeout=30))  # without the guard: minutes, the whole device stalled
+        client.close()
+        return reply
+
+    reply = run(go())
+    assert "too complex" in reply.findtext(f"{NC}rpc-error/{NC}error-message")
+    assert_alive(device.port)
