@@ -269,3 +269,27 @@ def test_catastrophic_match_pattern_is_refused_in_time(device):
     reply = run(go())
     assert "too complex" in reply.findtext(f"{NC}rpc-error/{NC}error-message")
     assert_alive(device.port)
+
+
+def test_junos_exec_fallback_works_and_other_channels_are_refused(device):
+    """ncclient's Junos handler falls back to ``exec xml-mode netconf need-trailer``; a shell is refused."""
+    async def go():
+        conn = await asyncssh.connect("127.0.0.1", device.port, username="admin", password="admin123",
+                                      known_hosts=None, client_keys=None, preferred_auth="password")
+        writer, reader, _ = await conn.open_session(command="xml-mode netconf need-trailer", encoding=None)
+        await asyncio.wait_for(reader.readuntil(EOM), 10)
+        writer.write(b'<hello xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><capabilities><capability>'
+                     b"urn:ietf:params:netconf:base:1.0</capability></capabilities></hello>" + EOM
+                     + b'<rpc message-id="x"><get-software-information/></rpc>' + EOM)
+        reply = parse((await asyncio.wait_for(reader.readuntil(EOM), 10))[:-len(EOM)])
+        refused = []
+        for kwargs in ({}, {"command": "start shell"}):
+            with pytest.raises(asyncssh.ChannelOpenError):
+                await conn.open_session(**kwargs)
+            refused.append(kwargs)
+        conn.close()
+        return reply, refused
+
+    reply, refused = run(go())
+    assert reply.find(f"{NC}software-information/{NC}host-name").text == "peer1"
+    assert len(refused) == 2
