@@ -144,6 +144,7 @@ def test_hostname_and_model_options(tmp_path):
     assert inventory.findtext(f"{NC}chassis-inventory/{NC}chassis/{NC}description") == "MX480"
 
 
+@pytest.mark.slow
 def test_busy_port_busy_state_dir_and_bad_config_are_one_clear_line(tmp_path):
     import subprocess
     import sys
