@@ -145,10 +145,16 @@ def test_discard_copy_config_delete_config_and_get_schema(device):
             m.delete_config(target="running")
         schemas = m.get(filter=("subtree", '<netconf-state xmlns="urn:ietf:params:xml:ns:yang:ietf-netconf-monitoring">'
                                            "<schemas/></netconf-state>")).data_ele
-        names = [e.text for e in schemas.iter("{*}identifier")]
-        assert names, "netconf-monitoring lists the YANG modules"
-        text = m.get_schema(names[0]).xml
-        assert "module " + names[0] in text
+        listed = {e.findtext("{*}identifier"): e.findtext("{*}version") for e in schemas.iter("{*}schema")}
+        from ndnc_support import REPO
+
+        on_disk = {p.stem: p.read_text() for p in (REPO / "yang").glob("*.yang")}
+        assert set(listed) == set(on_disk), "netconf-monitoring lists every module of yang/"
+        for name, revision in listed.items():  # get-schema of each returns the module's own text
+            reply = m.get_schema(name, revision)
+            assert reply.data.strip() == on_disk[name].strip()
+        with pytest.raises(RPCError):
+            m.get_schema("ietf-interfaces")
         assert running is not None
 
 
