@@ -251,3 +251,23 @@ def test_error_options(device):
             assert lo0.findtext(".//{*}description") == "kept" and lo0.find(".//{*}mtu") is None
         finally:
             m.discard_changes()
+
+
+def test_persistent_confirmed_commit_outlives_its_session_and_is_confirmed_by_persist_id(device):
+    a = connect(device)
+    a.edit_config(target="candidate", config="<config><configuration><system><host-name>persisted</host-name>"
+                                             "</system></configuration></config>")
+    a.commit(confirmed=True, timeout="60", persist="keep-me")
+    a.close_session()  # a persistent confirmed commit survives the end of its session
+    with connect(device) as b:
+        assert host_name(b) == "persisted"
+        with pytest.raises(RPCError):
+            b.commit(persist_id="wrong-token")
+        b.commit(persist_id="keep-me")  # confirms it
+        time.sleep(0.2)
+        assert host_name(b) == "persisted"
+        with pytest.raises(RPCError):
+            b.cancel_commit(persist_id="keep-me")  # nothing pending any more
+        b.edit_config(target="candidate", config="<config><configuration><system><host-name>peer1</host-name>"
+                                                 "</system></configuration></config>")
+        b.commit()
