@@ -434,3 +434,21 @@ def test_a_whole_configuration_file_wrapped_again_by_ncclient_loads(device):
     )
     assert load.find(f"{NC}load-configuration-results/{NC}ok") is not None
     assert "description doubled;" in diff.findtext(f".//{NC}configuration-output")
+
+
+def test_fifty_rollbacks_and_rollback_49(device):
+    bodies = []
+    for i in range(52):
+        bodies += [f'<load-configuration action="set" format="text"><configuration-set>set interfaces lo0 description '
+                   f"r{i}</configuration-set></load-configuration>", f"<commit-configuration><log>r{i}</log>"
+                   "</commit-configuration>"]
+    replies = rpcs(device, *bodies, "<get-commit-information/>", '<load-configuration rollback="49"/>',
+                   '<get-configuration compare="rollback" rollback="0" format="text"/>', '<load-configuration rollback="50"/>',
+                   "<discard-changes/>")
+    history, rb49, diff, rb50, _ = replies[-5:]
+    entries = history.findall(f"{NC}commit-information/{NC}commit-history")
+    assert [e.findtext(NC + "sequence-number") for e in entries] == [str(n) for n in range(50)]
+    assert entries[49].findtext(NC + "log") == "r2"
+    assert rb49.find(f"{NC}load-configuration-results/{NC}ok") is not None
+    assert "+   description r2;" in diff.findtext(f".//{NC}configuration-output")
+    assert rb50.findtext(f".//{NC}rpc-error/{NC}error-message") == "rollback 50 does not exist"
