@@ -126,11 +126,16 @@ class Schema:
                 [ConfigError(message=exc.message, statement=exc.bad_element, error_type="protocol")]
             ) from exc
         executor.run(text)
-        checked = patch_ws if patch_ws is not None else ws
-        errors = executor.errors + self.validator.typecheck(checked.tree, checked.lines)
+        if patch_ws is None:  # the lines made the whole configuration: check it in its final form
+            tree = ws.finish()
+            errors = executor.errors + self.validator.typecheck(tree, ws.lines, clean=executor.clean,
+                                                                whole=not executor.errors)
+        else:
+            errors = executor.errors + self.validator.typecheck(patch_ws.tree, patch_ws.lines,
+                                                                clean=executor.clean)
         if errors:
             raise LoadError(sorted(errors, key=lambda e: (e.line or 0, e.column or 0)))
-        return LoadResult(ws.finish(), executor.warnings)
+        return LoadResult(ws.finish() if patch_ws is not None else tree, executor.warnings)
 
     # ------------------------------------------------------------------------------------ validation
     def validate(self, tree: etree._Element) -> list[ConfigError]:

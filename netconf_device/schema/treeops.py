@@ -116,9 +116,12 @@ class Workspace:
             last = parent[-1]
         except IndexError:
             last = None
-        if last is None or last.tag == node.name:
+        if last is None:
             return etree.SubElement(parent, node.name)
-        last_node = parent_node.children.get(last.tag) if last.tag.__class__ is str else None
+        tag = last.tag
+        if tag == node.name:
+            return etree.SubElement(parent, node.name)
+        last_node = parent_node.children.get(tag) if tag.__class__ is str else None
         if last_node is not None and last_node.index < node.index:
             return etree.SubElement(parent, node.name)
         # Out of schema order. A small parent gets the element at its place right away; a big one is
@@ -190,14 +193,16 @@ class Workspace:
     def add_value(
         self, parent: etree._Element, parent_node: SchemaNode, node: SchemaNode, value: str
     ) -> tuple[etree._Element, bool]:
-        el = self.find_value(parent, node, value)
-        if el is not None:
-            return el, False
-        self.clear_conflicts(parent, node)
-        existing = self.find_values(parent, node)
-        if existing:  # keep leaf-list values together, new value last (ordered-by user)
+        last = None
+        for el in parent.iterchildren(node.name):  # one pass: the value itself, else the last value
+            if (el.text or "") == value:
+                return el, False
+            last = el
+        if node.conflicts:
+            self.clear_conflicts(parent, node)
+        if last is not None:  # keep leaf-list values together, new value last (ordered-by user)
             el = etree.Element(node.name)
-            existing[-1].addnext(el)
+            last.addnext(el)
         else:
             el = self._append(parent, parent_node, node)
         el.text = value
