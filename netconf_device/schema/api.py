@@ -13,6 +13,7 @@ from lxml import etree
 from netconf_device.schema import compare as compare_mod
 from netconf_device.schema import select as select_mod
 from netconf_device.schema.errors import ConfigError, LoadError
+from netconf_device.schema.gcpause import collector_paused
 from netconf_device.schema.jsonfmt import parse_json, render_json
 from netconf_device.schema.merge import Merger
 from netconf_device.schema.rules import run_rules
@@ -91,6 +92,10 @@ class Schema:
             raise ValueError(f"unknown format {fmt!r}")
         if action not in LOAD_ACTIONS:
             raise ValueError(f"unknown load action {action!r}")
+        with collector_paused():
+            return self._load(base, data, fmt, action, path)
+
+    def _load(self, base, data, fmt: str, action: str, path) -> LoadResult:
         if fmt == "set" or action == "set":
             return self._load_set(base, _as_text(data), self._path_words(path))
         if path and fmt in ("xml", "json"):
@@ -140,9 +145,10 @@ class Schema:
     # ------------------------------------------------------------------------------------ validation
     def validate(self, tree: etree._Element) -> list[ConfigError]:
         """Every commit error of ``tree`` ([] when it may be committed)."""
-        active = without_inactive(tree)
-        errors = self.validator.validate(active, active=True)
-        errors.extend(run_rules(active, self.model))
+        with collector_paused():
+            active = without_inactive(tree)
+            errors = self.validator.validate(active, active=True)
+            errors.extend(run_rules(active, self.model))
         return errors
 
     # ------------------------------------------------------------------------------------ output
