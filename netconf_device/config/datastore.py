@@ -336,13 +336,14 @@ class Datastore:
 
     # ============================================================================ editing the candidate
     def load(self, session_id: int, source: str | bytes | etree._Element, *, format: str, action: str,
-             now: float, path: str | list[str] | None = None) -> tuple[Problem, ...]:
+             now: float, path: str | list[str] | None = None, default_operation: str = "merge") -> tuple[Problem, ...]:
         """``load-configuration``: merge | replace | override | update | set (``path``: load relative to that
-        edit path). Returns warnings; on error raises ``ConfigLoadError`` (every error) and the candidate is
-        unchanged."""
+        edit path; ``default_operation``: NETCONF's, see ``Schema.load``). Returns warnings; on error raises
+        ``ConfigLoadError`` (every error) and the candidate is unchanged."""
         self._check_can_edit(session_id, now)
         try:
-            result = self._schema.load(self.candidate(session_id), source, fmt=format, action=action, path=path)
+            result = self._schema.load(self.candidate(session_id), source, fmt=format, action=action, path=path,
+                                       default_operation=default_operation)
         except LoadError as exc:
             raise ConfigLoadError(exc.errors) from None
         self._set_candidate(session_id, result.tree)

@@ -15,7 +15,7 @@ from lxml import etree
 
 from netconf_device.netconf.errors import RpcError, bad_element, invalid_value, missing_element
 from netconf_device.netconf.xmlsafe import child, child_text, local_name
-from netconf_device.rpc.config_ops import config_xml, datastore, now, warnings_as_elements
+from netconf_device.rpc.config_ops import config_xml, datastore, now, visible, warnings_as_elements
 from netconf_device.rpc.context import RpcContext
 from netconf_device.rpc.registry import Reply, rpc
 from netconf_device.rpc.xmlbuild import el
@@ -45,6 +45,7 @@ def _tree(ctx: RpcContext, name: str) -> etree._Element:
 # ----------------------------------------------------------------------------------- filters
 def _filtered(ctx: RpcContext, tree: etree._Element, filt: etree._Element | None) -> list[etree._Element]:
     """The ``<data>`` children for ``tree`` under an RFC 6241 subtree or XPath filter."""
+    tree = visible(ctx, tree)
     if filt is None:
         return [config_xml(ctx, tree=tree)]
     kind = filt.get("type") or "subtree"
@@ -166,6 +167,8 @@ def get_config(ctx: RpcContext, req: etree._Element) -> etree._Element:
 
 # ----------------------------------------------------------------------------------- edit
 _DEFAULT_OPERATIONS = ("merge", "replace", "none")
+# ignore-error is Junos' older name for continue-on-error (its NETCONF guide still lists it).
+_ERROR_OPTIONS = ("stop-on-error", "continue-on-error", "rollback-on-error", "ignore-error")
 
 
 @rpc("edit-config", permission="configure")
@@ -180,23 +183,94 @@ def edit_config(ctx: RpcContext, req: etree._Element) -> Reply | None:
     if test_option not in ("test-then-set", "set", "test-only"):
         raise invalid_value(f"invalid test-option: {test_option}", bad_element="test-option")
     error_option = child_text(req, "error-option") or "stop-on-error"
-    if error_option not in ("stop-on-error", "continue-on-error", "rollback-on-error"):
+    if error_option not in _ERROR_OPTIONS:
         raise invalid_value(f"invalid error-option: {error_option}", bad_element="error-option")
     if child(req, "url") is not None:
         raise RpcError("<url> is not supported by edit-config", tag="operation-not-supported", bad_element="url")
-    # Edits are atomic whatever error-option says: a refused edit changes nothing (rollback-on-error).
-    action = "merge" if default_op == "none" else default_op
+    # stop-on-error and rollback-on-error: a refused edit changes nothing. continue-on-error (Junos:
+    # ignore-error) applies every statement that loads and reports the others (XML edits that merge).
+    # default-operation replace: the new configuration completely replaces the candidate (RFC 6241, and
+    # Junos' "replace the candidate configuration with edit-config"); none: only statements that carry an
+    # operation attribute change.
+    action = "override" if default_op == "replace" else "merge"
     fmt, data = _config_source(req)
+    if error_option in ("continue-on-error", "ignore-error") and fmt == "xml" and action == "merge" \
+            and test_option != "test-only":
+        warnings = _load_continuing(ctx, data, default_op)
+        return Reply(warnings_as_elements(warnings)) if warnings else None
     if test_option == "test-only":
-        result = ds.schema.load(ds.candidate(ctx.session_id), data, fmt=fmt, action=action)
+        result = ds.schema.load(ds.candidate(ctx.session_id), data, fmt=fmt, action=action,
+                                default_operation=default_op if default_op == "none" else "merge")
         problems = [p for p in ds.schema.validate(result.tree) if p.severity != "warning"]
         if problems:
             from netconf_device.netconf.errors import RpcErrors, from_problem
 
             raise RpcErrors(from_problem(p) for p in problems)
         return Reply(warnings_as_elements(result.warnings)) if result.warnings else None
-    warnings = ds.load(ctx.session_id, data, format=fmt, action=action, now=now())
+    warnings = ds.load(ctx.session_id, data, format=fmt, action=action, now=now(),
+                       default_operation=default_op if default_op == "none" else "merge")
     return Reply(warnings_as_elements(warnings)) if warnings else None
+
+
+def _load_continuing(ctx: RpcContext, configuration: etree._Element, default_op: str) -> list:
+    """continue-on-error: load the edit whole; if that fails, load each statement below on its own, splitting
+    the refused ones down to the statements that are really wrong. A statement with an operation attribute
+    of its own is one unit (splitting a replace would repeat it). Raises ``ConfigLoadError`` with every
+    refused statement's errors after applying all the others."""
+    from netconf_device.config.errors import ConfigLoadError
+    from netconf_device.schema.merge import explicit_operation
+    from netconf_device.schema.treeops import COMMENT_TAG
+
+    ds = datastore(ctx)
+    model = ds.schema.model
+    errors: list = []
+    warnings: list = []
+    default = default_op if default_op == "none" else "merge"
+
+    def piece(ancestors: list[tuple[etree._Element, Any]], element: etree._Element | None,
+              comments: list[etree._Element]) -> etree._Element:
+        doc = etree.Element("configuration")
+        parent = doc
+        for anc, node in ancestors:
+            shell = etree.SubElement(parent, anc.tag)
+            if node.kind == "list" and anc.find(node.key) is not None:
+                shell.append(copy.deepcopy(anc.find(node.key)))
+            parent = shell
+        for comment in comments:
+            parent.append(copy.deepcopy(comment))
+        if element is not None:
+            parent.append(copy.deepcopy(element))
+        return doc
+
+    def attempt(ancestors: list, element: etree._Element, node: Any, comments: list) -> None:
+        whole = element if not ancestors and element.tag == "configuration" else None
+        try:
+            warnings.extend(ds.load(ctx.session_id, whole if whole is not None else piece(ancestors, element, comments),
+                                    format="xml", action="merge", now=now(), default_operation=default))
+            return
+        except ConfigLoadError as exc:
+            refused = exc
+        inner = node is not None and node.kind in ("container", "list") and (
+            whole is not None or explicit_operation(element) is None)
+        kids = [c for c in element if isinstance(c.tag, str)]
+        if not inner or not [c for c in kids if c.tag != COMMENT_TAG and c.tag != node.key]:
+            errors.extend(refused.problems)
+            return
+        below = [] if whole is not None else [*ancestors, (element, node)]
+        pending_comments: list = []
+        for kid in kids:
+            if kid.tag == COMMENT_TAG:
+                pending_comments.append(kid)
+                continue
+            if kid.tag == node.key:
+                continue
+            attempt(below, kid, node.children.get(kid.tag), pending_comments)
+            pending_comments = []
+
+    attempt([], configuration, model.root, [])
+    if errors:
+        raise ConfigLoadError(errors)
+    return warnings
 
 
 def _config_source(req: etree._Element) -> tuple[str, Any]:

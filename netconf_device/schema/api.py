@@ -87,7 +87,10 @@ class Schema:
         fmt: str = "xml",
         action: str = "merge",
         path: str | list[str] | None = None,
+        default_operation: str = "merge",
     ) -> LoadResult:
+        """``default_operation`` (xml, text, json): NETCONF's ``<default-operation>`` for elements without an
+        ``operation`` attribute -- "merge", or "none" (only statements with an operation change)."""
         if fmt not in FORMATS:
             raise ValueError(f"unknown format {fmt!r}")
         if action not in LOAD_ACTIONS:
@@ -112,7 +115,7 @@ class Schema:
         ws = Workspace(self.model, start)
         errors: list[ConfigError] = []
         warnings: list[ConfigError] = []
-        Merger(ws, errors, warnings).merge(start, self.model.root, patch, [])
+        Merger(ws, errors, warnings, default_operation).merge(start, self.model.root, patch, [])
         if not errors:
             errors = self.validator.typecheck(patch, patch_lines)
         if errors:

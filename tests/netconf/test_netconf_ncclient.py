@@ -193,3 +193,55 @@ def test_unknown_key_falls_back_to_password_and_configured_key_logs_in(device, t
 
     with pytest.raises(AuthenticationError):
         connect(device, user="keyed", password=None, key_filename=str(stranger_path))
+
+
+def test_edit_config_default_operation_replace_and_none(device):
+    with connect(device) as m:
+        try:
+            # replace: the <config> becomes the whole candidate (RFC 6241 7.2; Junos "replace the candidate")
+            m.edit_config(target="candidate", default_operation="replace",
+                          config="<config><configuration><system><host-name>only</host-name></system>"
+                                 "</configuration></config>")
+            candidate = m.get_config(source="candidate").data_ele.find("{*}configuration")
+            assert [etree.QName(c).localname for c in candidate] == ["system"]
+            m.discard_changes()
+            # none: plain elements only select; the statement with an operation is the only change
+            m.edit_config(target="candidate", default_operation="none", config="""<config
+                xmlns:nc="urn:ietf:params:xml:ns:netconf:base:1.0"><configuration><system><host-name>ignored</host-name></system><routing-options><static><route nc:operation="delete"><name>2.2.2.0/24</name>
+                </route></static></routing-options></configuration></config>""")
+            assert host_name(m, "candidate") == "peer1"
+            routes = m.get_config(source="candidate", filter=(
+                "subtree", "<configuration><routing-options/></configuration>")).data_ele
+            assert routes.find(".//{*}route") is None
+            # Junos' own name for continue-on-error is accepted
+            m.dispatch(etree.fromstring("<edit-config><target><candidate/></target><error-option>ignore-error"
+                                        "</error-option><config><configuration><system><host-name>ign"
+                                        "</host-name></system></configuration></config></edit-config>"))
+            assert host_name(m, "candidate") == "ign"
+        finally:
+            m.discard_changes()
+
+
+def test_error_options(device):
+    edit = """<config><configuration><system><host-name>partly</host-name><bogus-statement/></system>
+        <interfaces><interface><name>lo0</name><mtu>99999999</mtu><description>kept</description></interface>
+        </interfaces></configuration></config>"""
+    with connect(device) as m:
+        try:
+            for option in ("stop-on-error", "rollback-on-error"):  # a refused edit changes nothing
+                with pytest.raises(RPCError):
+                    m.edit_config(target="candidate", error_option=option, config=edit)
+                assert host_name(m, "candidate") == "peer1"
+            # continue-on-error: everything that loads is applied, every refused statement is reported
+            with pytest.raises(RPCError) as info:
+                m.edit_config(target="candidate", error_option="continue-on-error", config=edit)
+            reported = sorted((e.path, e.message) for e in info.value.errors)
+            assert reported == [("[edit interfaces lo0]", "value 99999999 is not within range (256..9192)"),
+                                ("[edit system]", "syntax error")]
+            assert host_name(m, "candidate") == "partly"
+            lo0 = m.get_config(source="candidate", filter=("subtree", "<configuration><interfaces><interface>"
+                                                                      "<name>lo0</name></interface></interfaces>"
+                                                                      "</configuration>")).data_ele
+            assert lo0.findtext(".//{*}description") == "kept" and lo0.find(".//{*}mtu") is None
+        finally:
+            m.discard_changes()

@@ -235,3 +235,61 @@ def test_keyboard_interactive_uses_the_same_password(device):
     run(login("lab123"))  # the seed's `system login user lab` ($6$ hash in the configuration)
     with pytest.raises(asyncssh.PermissionDenied):
         run(login("not-lab123"))
+
+
+def test_two_rpcs_in_one_frame_are_both_answered_and_rpc_without_message_id(device):
+    async def go():
+        client = await RawNetconf.open(device.port)
+        client.writer.write(b'<?xml version="1.0" encoding="UTF-8"?><rpc message-id="a"><get-software-information/>'
+                            b'</rpc>\n<rpc message-id="b"><get-chassis-inventory/></rpc>' + EOM)
+        first, second = parse(await client.read_eom()), parse(await client.read_eom())
+        client.writer.write(b"<rpc><get-route-engine-information/></rpc>" + EOM)  # Zabbix sends no message-id
+        bare = parse(await client.read_eom())
+        client.writer.write(b'<rpc message-id="c"><get-software-information/></rpc>junk' + EOM)
+        junk = parse(await client.read_eom())
+        client.close()
+        return first, second, bare, junk
+
+    first, second, bare, junk = run(go())
+    assert first.get("message-id") == "a" and first.find(f"{NC}software-information") is not None
+    assert second.get("message-id") == "b" and second.find(f"{NC}chassis-inventory") is not None
+    assert "message-id" not in bare.attrib and bare.find(f"{NC}route-engine-information") is not None
+    assert junk.find(f"{NC}rpc-error/{NC}error-tag").text == "malformed-message"
+
+
+def test_catastrophic_match_pattern_is_refused_in_time(device):
+    async def go():
+        client = await RawNetconf.open(device.port)
+        client.writer.write(b'<rpc message-id="re"><command format="text">show configuration | match "(.*)*x"'
+                            b"</command></rpc>" + EOM)
+        reply = parse(await client.read_eom(timeout=30))  # without the guard: minutes, the whole device stalled
+        client.close()
+        return reply
+
+    reply = run(go())
+    assert "too complex" in reply.findtext(f"{NC}rpc-error/{NC}error-message")
+    assert_alive(device.port)
+
+
+def test_junos_exec_fallback_works_and_other_channels_are_refused(device):
+    """ncclient's Junos handler falls back to ``exec xml-mode netconf need-trailer``; a shell is refused."""
+    async def go():
+        conn = await asyncssh.connect("127.0.0.1", device.port, username="admin", password="admin123",
+                                      known_hosts=None, client_keys=None, preferred_auth="password")
+        writer, reader, _ = await conn.open_session(command="xml-mode netconf need-trailer", encoding=None)
+        await asyncio.wait_for(reader.readuntil(EOM), 10)
+        writer.write(b'<hello xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><capabilities><capability>'
+                     b"urn:ietf:params:netconf:base:1.0</capability></capabilities></hello>" + EOM
+                     + b'<rpc message-id="x"><get-software-information/></rpc>' + EOM)
+        reply = parse((await asyncio.wait_for(reader.readuntil(EOM), 10))[:-len(EOM)])
+        refused = []
+        for kwargs in ({}, {"command": "start shell"}):
+            with pytest.raises(asyncssh.ChannelOpenError):
+                await conn.open_session(**kwargs)
+            refused.append(kwargs)
+        conn.close()
+        return reply, refused
+
+    reply, refused = run(go())
+    assert reply.find(f"{NC}software-information/{NC}host-name").text == "peer1"
+    assert len(refused) == 2
