@@ -96,9 +96,9 @@ class Schema:
         if action not in LOAD_ACTIONS:
             raise ValueError(f"unknown load action {action!r}")
         with collector_paused():
-            return self._load(base, data, fmt, action, path)
+            return self._load(base, data, fmt, action, path, default_operation)
 
-    def _load(self, base, data, fmt: str, action: str, path) -> LoadResult:
+    def _load(self, base, data, fmt: str, action: str, path, default_operation: str) -> LoadResult:
         if fmt == "set" or action == "set":
             return self._load_set(base, _as_text(data), self._path_words(path))
         if path and fmt in ("xml", "json"):

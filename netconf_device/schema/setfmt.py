@@ -21,6 +21,7 @@ from netconf_device.schema.walker import (
     WalkError,
     create,
     find,
+    kept_secret,
     parse_path,
     secret_value,
 )
@@ -233,8 +234,8 @@ class SetExecutor:
                 el = ws.ensure_entry(element, node, child, arg)[0]
                 patch_el = el if patch_ws is None else patch_ws.ensure_entry(patch_element, node, child, arg)[0]
             elif kind == "leaf":
-                if child.obfuscate9:
-                    arg = secret_value(child, arg, line[at])
+                if child.obfuscate9:  # the same secret again keeps its stored form (no change to compare)
+                    arg = kept_secret(element.find(child.name), arg) or secret_value(child, arg, line[at])
                 el = ws.set_leaf(element, node, child, arg)
                 patch_el = el if patch_ws is None else patch_ws.set_leaf(patch_element, node, child, arg)
             else:
