@@ -368,13 +368,13 @@ class Validator:
         """What libyang type-checks of a patch: no deletions, bare (de)activations, annotations or edit
         attributes, and no clear-text secrets (those are checked when they are encoded)."""
         clear_secrets = [
-            el for path in self._secret_paths for el in patch.iterfind(path) if not (el.text or "").startswith("$9$")
+            el for path in self._secret_paths for el in patch.xpath(path) if not (el.text or "").startswith("$9$")
         ]
         if not clear_secrets and next(patch.iter(COMMENT_TAG), None) is None and not patch.xpath("boolean(.//@*)"):
             return patch
         check = copy.deepcopy(patch)
         for path in self._secret_paths:
-            for el in check.iterfind(path):
+            for el in check.xpath(path):
                 el.text = "$9$checked-on-encoding"
         for el in list(check.iter()):
             if not isinstance(el.tag, str) or el.tag == COMMENT_TAG:
