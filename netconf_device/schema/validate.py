@@ -180,6 +180,10 @@ class Validator:
         for name in CONF_MODULES:
             self.ctx.load_module(name)
         self._namespaces = {name: node.namespace for name, node in model.root.children.items()}
+        # The last instance document libyang fully validated without an error. Validation is a pure
+        # function of the document, so the same document again (commit check then commit, or a commit
+        # of what a load from scratch already validated) is valid without a second libyang run.
+        self._valid_doc: str | None = None
 
     # -------------------------------------------------------------------------------- serialisation
     def qualified_xml(self, tree: etree._Element, active: bool = False) -> str:
@@ -216,17 +220,42 @@ class Validator:
             finally:
                 self.ctx.clean_all_errors()
 
+    def _validate_document(self, xml: str) -> list:
+        """libyang's errors for a full validation of ``xml`` ([] also for a repeat of the last valid one)."""
+        with self._lock:
+            if xml == self._valid_doc:
+                return []
+        raw = self._run(xml, parse_only=False)
+        if not raw:
+            with self._lock:
+                self._valid_doc = xml
+        return raw
+
+    def forget(self) -> None:
+        """Drop the remembered valid document (benchmarks time validation itself)."""
+        with self._lock:
+            self._valid_doc = None
+
     # -------------------------------------------------------------------------------- entry points
     def validate(self, tree: etree._Element, active: bool = False) -> list[ConfigError]:
         """Full validation (types, mandatory, must/when, leafref, unique) of a candidate."""
-        raw = self._run(self.qualified_xml(tree, active), parse_only=False)
+        raw = self._validate_document(self.qualified_xml(tree, active))
         return self._map_all(tree, tree, raw, load=False, lines=None)
 
-    def typecheck(self, patch: etree._Element, lines: dict | None = None) -> list[ConfigError]:
+    def typecheck(self, patch: etree._Element, lines: dict | None = None, *, clean: bool = False,
+                  whole: bool = False) -> list[ConfigError]:
         """Types, ranges, patterns and enums of the values in a load patch (no cross-checks). Errors
-        carry the input line (``lines``: element -> line of set/text input; XML: its source line)."""
-        check = self._check_copy(patch)
-        raw = self._run(self.qualified_xml(check, active=True), parse_only=True)
+        carry the input line (``lines``: element -> line of set/text input; XML: its source line).
+
+        ``clean``: the caller knows the patch has no annotations, attributes or clear-text secrets (a set
+        load without annotate/deactivate), so it is checked as it is. ``whole``: the patch is the entire
+        new configuration (a load into an empty one); it is then fully validated first, and when that
+        finds nothing the commit of the same configuration does not ask libyang again."""
+        check = patch if clean else self._check_copy(patch)
+        xml = self.qualified_xml(check, active=True)
+        if whole and check is patch and not self._validate_document(xml):
+            return []  # valid as a configuration, so every value in it has its type
+        raw = self._run(xml, parse_only=True)
         return self._map_all(check, patch, raw, load=True, lines=lines)
 
     def _map_all(self, check, tree, raw: list, load: bool, lines: dict | None) -> list[ConfigError]:
@@ -339,13 +368,13 @@ class Validator:
         """What libyang type-checks of a patch: no deletions, bare (de)activations, annotations or edit
         attributes, and no clear-text secrets (those are checked when they are encoded)."""
         clear_secrets = [
-            el for path in self._secret_paths for el in patch.iterfind(path) if not (el.text or "").startswith("$9$")
+            el for path in self._secret_paths for el in patch.xpath(path) if not (el.text or "").startswith("$9$")
         ]
         if not clear_secrets and next(patch.iter(COMMENT_TAG), None) is None and not patch.xpath("boolean(.//@*)"):
             return patch
         check = copy.deepcopy(patch)
         for path in self._secret_paths:
-            for el in check.iterfind(path):
+            for el in check.xpath(path):
                 el.text = "$9$checked-on-encoding"
         for el in list(check.iter()):
             if not isinstance(el.tag, str) or el.tag == COMMENT_TAG:
