@@ -40,6 +40,11 @@ def test_get_config_subtree_and_xpath_filters(device):
         assert data.findtext(".//{*}gateway/{*}name") == "ike_gw"
         assert data.findtext(".//{*}gateway/{*}address") == "16.1.1.2"
         assert data.find(".//{*}interfaces") is None
+        # nested selections are not repeated, list entries keep their key
+        routes = m.get_config(source="running", filter=("xpath", "/configuration/routing-options//*")).data_ele
+        shape = [(etree.QName(e).localname, (e.text or "").strip()) for e in routes.find("{*}configuration").iter()]
+        assert shape == [("configuration", ""), ("routing-options", ""), ("static", ""), ("route", ""),
+                         ("name", "2.2.2.0/24"), ("next-hop", "st0.1")]
 
 
 def test_edit_config_operations_validate_and_commit(device):
