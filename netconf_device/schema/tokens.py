@@ -109,6 +109,25 @@ def text_of(token: Token | str) -> str:
     return token if token.__class__ is str else token.text
 
 
+def _quoted_words(raw: str) -> list[str] | None:
+    """The words of a line whose only special characters are pairs of double quotes without escapes
+    (``... pre-shared-key ascii-text "a key"``), or None for anything else."""
+    if "\\" in raw:
+        return None
+    parts = raw.split('"')
+    if len(parts) % 2 == 0:
+        return None  # an odd number of quotes: the tokenizer reports it
+    words: list[str] = []
+    for k, part in enumerate(parts):
+        if k % 2:
+            words.append(part)
+        elif _SPECIAL.search(part) is not None:
+            return None
+        else:
+            words.extend(part.split())
+    return words
+
+
 def scan_lines(text: str) -> tuple[list[str], dict[int, list[Token | str]]]:
     """The lines of ``text`` (``set`` format), and the words of the lines that are not plain words
     (quotes, brackets, braces, comments) by line index. A plain line is just ``line.split()``: the caller
@@ -125,6 +144,10 @@ def scan_lines(text: str) -> tuple[list[str], dict[int, list[Token | str]]]:
         if index in special:
             continue
         raw = lines[index]
+        words = _quoted_words(raw)
+        if words is not None:
+            special[index] = words
+            continue
         if _SPECIAL.search(_QUOTED.sub("q", raw)) is None:  # only quoted strings are special: plain words
             special[index] = [_unescape(q.group(1)) if q.group(1) is not None else q.group(2)
                               for q in _QUOTED_OR_WORD.finditer(raw)]

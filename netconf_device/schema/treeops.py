@@ -298,7 +298,10 @@ class Workspace:
         """Restore schema order where appends broke it and drop emptied non-presence containers."""
         for parent, parent_node in self._dirty.items():
             _sort_children(parent, self.model, parent_node)
+        fresh = self._fresh
         for el, node in self._prune:
+            if fresh.get(el):  # created here and given children, none removed since: not empty
+                continue
             while node is not None and node.kind == "container" and not node.presence and node.parent:
                 parent = el.getparent()
                 if parent is None or any(is_data(c) for c in el):
