@@ -24,6 +24,7 @@ from netconf_device.rpc.registry import rpc
 from netconf_device.rpc.render import generic_text, text_renderer
 from netconf_device.show import from_contracts, queries, replies
 from netconf_device.show.text import TEXT_RENDERERS, is_pic_detail
+from netconf_device.show.views import IpsecStatisticsView
 from netconf_device.show.xmlutil import sub, top_element
 
 
@@ -91,9 +92,12 @@ def get_security_associations_information(ctx: RpcContext, req: etree._Element) 
 def get_ipsec_statistics_information(ctx: RpcContext, req: etree._Element) -> etree._Element:
     """show security ipsec statistics"""
     engines = _engines(ctx)
-    total, per_tunnel = views.statistics_views(engines)
     try:
-        return replies.ipsec_statistics_reply(req, total, per_tunnel)
+        index = queries.parse_ipsec_statistics_query(req).index
+        if index is None:
+            return replies.ipsec_statistics_reply(req, views.global_statistics_view(engines), {})
+        one = views.tunnel_statistics_view(engines, index)
+        return replies.ipsec_statistics_reply(req, IpsecStatisticsView(), {} if one is None else {index: one})
     except queries.ShowArgumentError as exc:
         raise _argument_error(exc) from None
 

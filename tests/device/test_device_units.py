@@ -90,6 +90,21 @@ def test_device_in_process_composition_applies_commits_to_both_engines(tmp_path)
             assert len(reply.findall("physical-interface")) > 50 and calls == [None]
             oper = {i.findtext("name"): i.findtext("oper-status") for i in reply.iter("logical-interface")}
             assert oper["st0.1"] == "down" and oper["et-0/2/10.0"] == "up"
+            # `show security ipsec statistics [index N]` reads the counters it prints, not every tunnel's
+            from netconf_device.live import rpcs
+
+            ctx.login_class = "super-user"
+            engines.datapath.ipsec_statistics_by_tunnel = lambda: calls.append("every tunnel") or {}
+            calls.clear()
+            for request in ("<get-ipsec-statistics-information/>",
+                            "<get-ipsec-statistics-information><show-index-ipsec-statistics>500001"
+                            "</show-index-ipsec-statistics></get-ipsec-statistics-information>"):
+                reply = rpcs.get_ipsec_statistics_information(ctx, etree.fromstring(request))
+                assert reply.findtext("esp-statistics/esp-encrypted-packets") == "0"
+            unknown = rpcs.get_ipsec_statistics_information(ctx, etree.fromstring(
+                "<get-ipsec-statistics-information><show-index-ipsec-statistics>500077"
+                "</show-index-ipsec-statistics></get-ipsec-statistics-information>"))
+            assert len(unknown) == 0 and calls == []
         finally:
             await device.stop()
         assert engines.runner.wires == {}
