@@ -36,6 +36,15 @@ def _engines(ctx: RpcContext):
     return engines
 
 
+def _known_arguments(req: etree._Element, known: set[str]) -> None:
+    """An argument the RPC does not take is a syntax error, as on Junos (never silently ignored)."""
+    for element in req:
+        if isinstance(element.tag, str) and etree.QName(element).localname not in known:
+            name = etree.QName(element).localname
+            raise RpcError(f"syntax error: unexpected argument '{name}'", tag="unknown-element",
+                           error_type="application", bad_element=name)
+
+
 def _argument_error(error: queries.ShowArgumentError) -> RpcError:
     return RpcError(error.message, tag=error.tag, error_type="application", bad_element=error.element)
 
@@ -130,6 +139,7 @@ def clear_ipsec_security_association(ctx: RpcContext, req: etree._Element) -> li
 def get_inactive_tunnels(ctx: RpcContext, req: etree._Element) -> etree._Element:
     """show security ipsec inactive-tunnels: configured VPNs without SAs, and why."""
     engines = _engines(ctx)
+    _known_arguments(req, {"brief", "detail", "family", "fpc", "pic", "kmd-instance", "node-local"})
     detail = req.find("detail") is not None
     top = top_element("ipsec-unestablished-tunnel-information", style="detail" if detail else "brief")
     inactive = [vpn for vpn in sorted(engines.intent.ipsec_vpns.values(), key=lambda v: v.tunnel_index)
@@ -202,12 +212,8 @@ def get_pic_detail(ctx: RpcContext, req: etree._Element) -> etree._Element:
 def get_route_information(ctx: RpcContext, req: etree._Element) -> etree._Element:
     """show route"""
     engines = _engines(ctx)
-    known = {"destination", "table", "protocol", "terse", "detail", "extensive", "brief", "active-path", "all"}
-    for element in req:
-        if isinstance(element.tag, str) and etree.QName(element).localname not in known:
-            name = etree.QName(element).localname
-            raise RpcError(f"syntax error: unexpected argument '{name}'", tag="unknown-element",
-                           error_type="application", bad_element=name)
+    _known_arguments(req, {"destination", "table", "protocol", "terse", "detail", "extensive", "brief",
+                           "active-path", "all"})
     try:
         return build_route_information(
             engines.datapath.routes, since=engines.route_since, destination=child_text(req, "destination"),

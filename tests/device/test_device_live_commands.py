@@ -107,6 +107,9 @@ def test_device_live_commands_in_every_format_and_clear_acts_on_the_engines(pair
                     "show route 300.1.1.0/24", "show chassis fpc 0 pic 7"):
             with pytest.raises(RPCError):
                 m.command(bad, format="xml")
+        for rpc in ("get-inactive-tunnels", "get-route-information", "get-security-associations-information"):
+            with pytest.raises(RPCError, match="unexpected argument 'bogus'"):
+                m.rpc(etree.fromstring(f"<{rpc}><bogus/></{rpc}>"))
 
         # clear statistics zeroes, clear ipsec SAs renegotiates, clear ike SAs renegotiates
         m.command("clear security ipsec statistics", format="xml")
