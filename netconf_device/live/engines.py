@@ -152,8 +152,9 @@ class Engines:
     def _deliver_to_pfe(self, event: object) -> None:
         if isinstance(event, contract.IkeSaStateChanged):
             self.ike_state_changes.append(event)
-            log.info("IKE SA %d (gateway %s) %s%s", event.ike_sa_index, event.gateway, event.state,
-                     f": {event.reason}" if event.reason else "")
+            # the IKE daemon logs each establishment and failure itself; this line only repeats it per SA
+            log.debug("IKE SA %d (gateway %s) %s%s", event.ike_sa_index, event.gateway, event.state,
+                      f": {event.reason}" if event.reason else "")
             return
         self.runner.handle_event(event)
 
