@@ -82,6 +82,7 @@ class Datapath:
         self.ike_ports: frozenset[int] = frozenset((udp_encap.IKE_PORT, udp_encap.NAT_T_PORT))
         self.extra_ike_ports: frozenset[int] = frozenset()
         self.unknown_interface_drops = 0
+        self.install_failures = 0  # child SAs from the IKE daemon the PFE could not carry (logged)
         self.events_overflow = 0
         self._events: deque = deque()
         self._max_events = max_events
@@ -255,7 +256,12 @@ class Datapath:
     def handle_event(self, event, now: float = 0.0) -> list[Packet]:
         """Accept an event from the IKE daemon; returns packets to send (for ``IkeDatagram``)."""
         if isinstance(event, ChildSaInstalled):
-            self.install(event)
+            try:
+                self.install(event)
+            except ValueError as exc:  # an SA the PFE cannot carry: say so, keep forwarding everything else
+                self.install_failures += 1
+                self.log.error("child SA in 0x%08x out 0x%08x of tunnel %d not installed: %s", event.sa.spi_in,
+                               event.sa.spi_out, event.sa.tunnel_index, exc)
         elif isinstance(event, ChildSaDeleted):
             self.delete(event, now=now)
         elif isinstance(event, IkeDatagram):

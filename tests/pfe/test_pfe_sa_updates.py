@@ -208,3 +208,14 @@ def test_pfe_removed_vpn_takes_its_retiring_sas(impl):
     assert len(a.sad) == 0 and not a.sad.retiring
     a.process([], 40.0)  # the stale deadline finds nothing to remove
     assert len(a.sad) == 0
+
+
+def test_pfe_refuses_an_sa_it_cannot_carry_with_a_log_line(impl, caplog):
+    a = _datapath("a", impl)
+    short_icv = dataclasses.replace(child_sa("a"), icv_length=12)
+    with caplog.at_level("ERROR", logger="netconf_device.pfe"):
+        assert a.handle_event(ChildSaInstalled(short_icv), 1.0) == []
+    assert a.install_failures == 1 and len(a.sad) == 0
+    assert "not installed: ICV length 12 not supported" in caplog.text
+    a.handle_event(ChildSaInstalled(child_sa("a")), 1.0)  # the next one is fine
+    assert len(a.process(_to_b(1), 2.0)) == 1
