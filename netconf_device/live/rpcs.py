@@ -55,7 +55,11 @@ def get_ike_security_associations_information(ctx: RpcContext, req: etree._Eleme
     """show security ike security-associations"""
     engines = _engines(ctx)
     try:
-        return replies.ike_security_associations_reply(req, views.ike_sa_views(engines))
+        query = queries.parse_ike_sa_query(req)
+        # `index N` prints the detail form unless `brief` is given; without an index, brief unless `detail`
+        brief = query.level == "brief" or (query.level is None and query.index is None)
+        sas = views.ike_sa_views(engines, brief=brief, index=query.index)
+        return replies.ike_security_associations_reply(req, sas)
     except queries.ShowArgumentError as exc:
         raise _argument_error(exc) from None
 
