@@ -8,8 +8,8 @@ Method: two devices of labs/scale-2000 run in this process (one event loop, join
 `netconf-device serve`); once every tunnel is up on peer1, each live RPC handler of peer1 is called
 ``--repeat`` times and the best CPU time (``time.process_time``) of each stage is kept: building the XML
 reply from the engines' state, serializing it, and rendering the CLI text and the JSON from it (what
-`<command format="text">` / `| display json` add). NETCONF framing and SSH come on top (measured in a lab:
-about 15 ms per MB of reply).
+`<command format="text">` / `| display json` add). NETCONF framing and SSH come on top (measured over
+NETCONF in a lab: about 15-20 ms per MB of reply).
 
 Reference, measured in the same run: parsing the serialized reply back with lxml (``etree.fromstring``),
 i.e. the C-speed cost of producing exactly that element tree; the ratio says how far above it the
