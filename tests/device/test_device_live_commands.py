@@ -258,3 +258,9 @@ def test_device_ike_and_ipsec_commands_agree_as_rpc_text_xml_and_json(pairs):
         wait_for(lambda: new not in [i.text for i in m.command(
             "show security ike security-associations", format="xml").xpath("//ike-sa-index")],
             what="IKE SA cleared by peer address")
+        # clear every IPsec SA (no index): the tunnel renegotiates with new SPIs
+        wait_for(lambda: 500001 in ipsec_sas(m), what="the tunnel back")
+        before = ipsec_sas(m)[500001]
+        m.command("clear security ipsec security-associations", format="xml")
+        wait_for(lambda: ipsec_sas(m).get(500001) and not set(ipsec_sas(m)[500001]) & set(before),
+                 what="new child SAs after clearing all")
