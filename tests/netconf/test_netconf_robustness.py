@@ -323,3 +323,35 @@ def test_runaway_xpath_filter_is_stopped_and_other_sessions_go_on(device):
     assert answered.find(f"{NC}software-information") is not None
     assert order == ["other", "xpath"], "the event loop kept serving while the expression ran"
     assert_alive(device.port)
+
+
+def test_invalid_utf8_is_a_malformed_message_and_latin1_declared_is_decoded(device):
+    async def go():
+        client = await RawNetconf.open(device.port)
+        client.writer.write(b'<rpc message-id="u"><load-configuration action="set" format="text"><configuration-set>'
+                            b"set interfaces lo0 description a\xffb</configuration-set></load-configuration></rpc>" + EOM)
+        bad = parse(await client.read_eom())
+        latin1 = await client.rpc(b'<load-configuration action="set" format="text"><configuration-set>set interfaces '
+                                  b"lo0 description caf\xe9</configuration-set></load-configuration>", "l1")
+        client.close()
+        return bad, latin1
+
+    # (the second request has no declaration, so \xe9 alone is invalid UTF-8 too: also refused cleanly)
+    bad, latin1 = run(go())
+    assert bad.find(f"{NC}rpc-error/{NC}error-tag").text == "malformed-message"
+    assert parse(latin1).find(f"{NC}rpc-error/{NC}error-tag").text == "malformed-message"
+
+    async def declared():
+        client = await RawNetconf.open(device.port)
+        client.writer.write(b'<?xml version="1.0" encoding="ISO-8859-1"?><rpc message-id="d"><load-configuration '
+                            b'action="set" format="text"><configuration-set>set interfaces lo0 description caf\xe9'
+                            b"</configuration-set></load-configuration></rpc>" + EOM)
+        loaded = parse(await client.read_eom())
+        diff = parse(await client.rpc('<get-configuration compare="rollback" rollback="0" format="text"/>', "c"))
+        await client.rpc("<discard-changes/>", "x")
+        client.close()
+        return loaded, diff
+
+    loaded, diff = run(declared())
+    assert loaded.find(f"{NC}load-configuration-results/{NC}ok") is not None
+    assert "description café;" in diff.findtext(f".//{NC}configuration-output")
