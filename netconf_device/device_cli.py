@@ -85,6 +85,10 @@ def serve(args: argparse.Namespace) -> int:
     for handler in logging.getLogger().handlers:
         handler.addFilter(name_filter)
     logging.getLogger("asyncssh").setLevel(logging.WARNING)  # it logs every channel; ours say what matters
+    from netconf_device.live import logbursts
+
+    # 2000 tunnels coming up must not write 8000 lines: bursts of one message are summarised (not at debug)
+    summary = logbursts.install(logging.getLogger().handlers, logging.getLogger().level)
     from netconf_device.config.datastore import Datastore
     from netconf_device.device import Device, DeviceOptions
     from netconf_device.live.wirespec import WireSpecError, parse_wires
@@ -114,10 +118,26 @@ def serve(args: argparse.Namespace) -> int:
     datastore = Datastore(state_dir)
     device = Device(options, datastore=datastore, engines=not args.no_engines)
     name_filter.device = device
-    return asyncio.run(_run(device, Path(args.config) if args.config else None))
+    return asyncio.run(_run(device, Path(args.config) if args.config else None, log_summary=summary))
 
 
-async def _run(device, initial_config: Path | None = None) -> int:
+async def _flush_log_summary(summary) -> None:
+    while True:
+        await asyncio.sleep(1.0)
+        summary.flush()
+
+
+async def _run(device, initial_config: Path | None = None, *, log_summary=None) -> int:
+    flusher = asyncio.get_running_loop().create_task(_flush_log_summary(log_summary)) if log_summary else None
+    try:
+        return await _serve_until_stopped(device, initial_config)
+    finally:
+        if flusher is not None:
+            flusher.cancel()
+            log_summary.flush(force=True)
+
+
+async def _serve_until_stopped(device, initial_config: Path | None) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -352,11 +352,17 @@ class IkeDaemon:
         return n
 
     # ---------------------------------------------------------------------------------------- outputs
-    def ike_sa_snapshots(self):
-        return self.engine.ike_sa_snapshots(self._now())
+    def ike_sa_snapshots(self, index: int | None = None):
+        return self.engine.ike_sa_snapshots(self._now(), index=index)
 
-    def child_sa_snapshots(self):
-        return self.engine.child_sa_snapshots(self._now())
+    def ike_sa_brief(self, index: int | None = None):
+        return self.engine.ike_sa_brief(index)
+
+    def child_sa_snapshots(self, tunnel_index: int | None = None):
+        return self.engine.child_sa_snapshots(self._now(), tunnel_index=tunnel_index)
+
+    def child_soft_lifetimes(self, tunnel_index: int | None = None) -> dict[int, int]:
+        return self.engine.child_soft_lifetimes(self._now(), tunnel_index=tunnel_index)
 
     def active_peers(self):
         return self.engine.active_peers(self._now())

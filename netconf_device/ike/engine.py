@@ -50,7 +50,7 @@ from .gateways import (
 from .options import EngineOptions
 from .proposals import EspAlgorithms, IkeAlgorithms, ProposalError
 from .sa import ChildSaState, IkeSa, Outstanding
-from .snapshots import ChildSaSnapshot, IkeSaSnapshot, snapshot_child, snapshot_ike
+from .snapshots import ChildSaSnapshot, IkeSaBrief, IkeSaSnapshot, brief_ike, snapshot_child, snapshot_ike
 from .tasks import collisions
 from .tasks.base import FAILED, NEED_MORE, RETRY, SUCCESS, Task
 from .tasks.child_create import ChildCreate
@@ -93,6 +93,7 @@ class Engine:
         self.intent = Intent()
         self.gateways: dict[str, GatewayState] = {}
         self.vpns: dict[str, VpnState] = {}
+        self._vpn_by_tunnel: dict[int, VpnState] | None = None  # vpns by tunnel index, rebuilt after apply()
         self._by_pair: dict[tuple, list[GatewayState]] = {}
         self._by_remote: dict[Any, list[GatewayState]] = {}
         self.sas: dict[bytes, IkeSa] = {}
@@ -121,6 +122,7 @@ class Engine:
         self.now = now
         new = diff.new
         self.intent = new
+        self._vpn_by_tunnel = None  # VPNs come, go and change below
         touched: set[str] = set()
         for name in diff.ike_gateways.removed:
             self._remove_gateway(name, "configuration removed")
@@ -216,8 +218,7 @@ class Engine:
     def acquire(self, event: contract.Acquire, now: float) -> None:
         """Outbound traffic for a VPN without a child SA (establish-tunnels on-traffic)."""
         self.now = now
-        vpn = self.vpns.get(event.vpn_name) or next(
-            (v for v in self.vpns.values() if v.tunnel_index == event.tunnel_index), None)
+        vpn = self.vpns.get(event.vpn_name) or self._vpn_for_tunnel(event.tunnel_index)
         if vpn is None or vpn.intent.establish_tunnels == "responder-only":
             return
         vpn.acquired = True
@@ -328,49 +329,78 @@ class Engine:
         return True
 
     # ---------------------------------------------------------------------------------------- snapshots
-    def ike_sa_snapshots(self, now: float | None = None) -> list[IkeSaSnapshot]:
+    # Show commands poll these (an NMS may list 2000 tunnels every minute): the brief forms and the per-index
+    # forms build only what they print.
+    def ike_sa_snapshots(self, now: float | None = None, index: int | None = None) -> list[IkeSaSnapshot]:
+        """Full snapshots of every live IKE SA (or only of the one with ``index``), in index order."""
         t = self.now if now is None else now
-        return [snapshot_ike(self, sa, t) for sa in sorted(self.sas.values(), key=lambda s: s.index)
-                if sa.state != sastate.DESTROYED]
+        return [snapshot_ike(self, sa, t) for sa in self._live_sas(index)]
 
-    def child_sa_snapshots(self, now: float | None = None) -> list[ChildSaSnapshot]:
+    def ike_sa_brief(self, index: int | None = None) -> list[IkeSaBrief]:
+        """What the brief listing prints of every live IKE SA (or of the one with ``index``)."""
+        return [brief_ike(sa) for sa in self._live_sas(index)]
+
+    def _live_sas(self, index: int | None) -> list[IkeSa]:
+        if index is not None:
+            return [sa for sa in self.sas.values() if sa.index == index and sa.state != sastate.DESTROYED]
+        return sorted((sa for sa in self.sas.values() if sa.state != sastate.DESTROYED), key=lambda s: s.index)
+
+    def child_sa_snapshots(self, now: float | None = None, tunnel_index: int | None = None) -> list[ChildSaSnapshot]:
         t = self.now if now is None else now
         out = []
         for sa in sorted(self.sas.values(), key=lambda s: s.index):
             for c in sa.children:
-                if c.state != sastate.CHILD_DELETED:
+                if c.state != sastate.CHILD_DELETED and (tunnel_index is None or c.vpn.tunnel_index == tunnel_index):
                     out.append(snapshot_child(self, sa, c, t))
         return sorted(out, key=lambda s: (s.tunnel_index, s.created_at))
 
+    def child_soft_lifetimes(self, now: float | None = None, tunnel_index: int | None = None) -> dict[int, int]:
+        """Seconds until each live child SA rekeys, by inbound SPI (the detail listing's soft lifetime)."""
+        t = self.now if now is None else now
+        return {spi: max(int(c.rekey_at - t), 0) for spi, c in self._children.items()
+                if c.state != sastate.CHILD_DELETED and c.rekey_at is not None
+                and (tunnel_index is None or c.vpn.tunnel_index == tunnel_index)}
+
     def active_peers(self, now: float | None = None) -> list[dict]:
         """``show security ike active-peer [detail]``: one entry per peer with a live IKE SA."""
-        t = self.now if now is None else now
         peers: dict = {}
-        for snap in self.ike_sa_snapshots(t):
-            if snap.state != "UP":
+        for sa in self._live_sas(None):
+            if not (sa.is_up or sa.state == sastate.REKEYED):
                 continue
-            key = (snap.remote_address, snap.remote_port)
-            p = peers.setdefault(key, {
-                "remote_address": snap.remote_address, "remote_port": snap.remote_port,
-                "local_address": snap.local_address, "local_port": snap.local_port, "remote_id": snap.remote_id,
-                "local_id": snap.local_id, "gateway": snap.gateway, "ike_sa_indices": [], "ipsec_sa_count": 0,
-                "dpd_mode": snap.dpd_mode, "dpd_interval": snap.dpd_interval, "dpd_threshold": snap.dpd_threshold,
-                "dpd_requests_sent": 0, "dpd_responses_received": 0, "dpd_requests_received": 0})
-            p["ike_sa_indices"].append(snap.index)
-            p["ipsec_sa_count"] += len(snap.child_spis)
-            p["dpd_requests_sent"] += snap.counters["dpd_sent"]
-            p["dpd_responses_received"] += snap.counters["dpd_responses_received"]
-            p["dpd_requests_received"] += snap.counters["dpd_received"]
+            gw = sa.gateway
+            dpd = gw.dpd if gw else None
+            key = (str(sa.remote_addr), sa.remote_port)
+            p = peers.get(key)
+            if p is None:
+                p = peers[key] = {
+                    "remote_address": key[0], "remote_port": sa.remote_port, "local_address": str(sa.local_addr),
+                    "local_port": sa.local_port, "remote_id": sa.remote_id.display() if sa.remote_id else "",
+                    "local_id": sa.local_id.display() if sa.local_id else "", "gateway": gw.name if gw else "",
+                    "ike_sa_indices": [], "ipsec_sa_count": 0, "dpd_mode": dpd.mode if dpd else None,
+                    "dpd_interval": dpd.interval if dpd else None, "dpd_threshold": dpd.threshold if dpd else None,
+                    "dpd_requests_sent": 0, "dpd_responses_received": 0, "dpd_requests_received": 0}
+            counters = sa.counters
+            p["ike_sa_indices"].append(sa.index)
+            p["ipsec_sa_count"] += sum(1 for c in sa.children if c.state != sastate.CHILD_DELETED)
+            p["dpd_requests_sent"] += counters.dpd_sent
+            p["dpd_responses_received"] += counters.dpd_responses_received
+            p["dpd_requests_received"] += counters.dpd_received
         return list(peers.values())
 
     def tunnel_status(self, tunnel_index: int) -> dict | None:
         """Per-tunnel counters and events for ``show security ipsec security-associations detail``."""
-        vpn = next((v for v in self.vpns.values() if v.tunnel_index == tunnel_index), None)
+        vpn = self._vpn_for_tunnel(tunnel_index)
         if vpn is None:
             return None
         return {"vpn": vpn.name, "negotiations": vpn.negotiations, "negotiation_failures": vpn.negotiation_failures,
                 "deletions": vpn.deletions, "last_error": vpn.last_error,
                 "events": [tuple(e) for e in reversed(vpn.events)]}  # newest first
+
+    def _vpn_for_tunnel(self, tunnel_index: int) -> VpnState | None:
+        """The VPN with ``tunnel_index`` (VPNs change only in ``apply``, which drops this index)."""
+        if self._vpn_by_tunnel is None:
+            self._vpn_by_tunnel = {v.tunnel_index: v for v in self.vpns.values()}
+        return self._vpn_by_tunnel.get(tunnel_index)
 
     def gateway_status(self, name: str) -> dict:
         gw = self.gateways.get(name)

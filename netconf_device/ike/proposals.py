@@ -129,9 +129,10 @@ def esp_proposal(p: IpsecProposal, num: int, spi: bytes, pfs_group: int | None, 
         encr, bits = ESP_ENCRYPTION[p.encryption_algorithm]
     except KeyError:
         raise ProposalError(f"unsupported ESP encryption algorithm {p.encryption_algorithm!r}") from None
+    # Only the 16-byte ICV, also as responder (``accept``): the PFE's ESP is RFC 4106 with a 16-byte ICV, and
+    # a child SA it cannot install would leave a tunnel that IKE reports up and that carries nothing. A peer
+    # offering only AES-GCM-8/12 for ESP gets NO_PROPOSAL_CHOSEN instead. (IKE's own SK payloads accept them.)
     transforms = [m.Transform(m.TT_ENCR, encr, bits)]
-    if accept:
-        transforms += _short_icv_variants(encr, bits)
     if pfs_group is not None:
         transforms.append(m.Transform(m.TT_DH, pfs_group))
     # with ESN configured we prefer it but still accept a peer without (RFC 4304 fallback)

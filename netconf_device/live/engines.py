@@ -48,7 +48,13 @@ class Engines:
     def __init__(self, device_name: str, *, ike_options: EngineOptions | None = None,
                  mailbox_limit: int = 65536, tick_seconds: float = TICK_SECONDS) -> None:
         self.name = device_name
-        self.datapath = Datapath(device_name)
+        # Make-before-break without loss (the PFE's rekey policy, ``Datapath.install``/``retire``): after a
+        # rekey the old SA keeps sending until the IKE daemon deletes it -- the rekey responder thus keeps
+        # sending on the old SA until the initiator's DELETE says the initiator has the new one (else its
+        # first packets on the new SA could overtake the CREATE_CHILD_SA response and be dropped as an
+        # invalid SPI), and the initiator switches when it deletes the old SA. A deleted SA that has a
+        # successor keeps receiving for REKEYED_INBOUND_GRACE seconds.
+        self.datapath = Datapath(device_name, make_before_break=True, retire_grace=REKEYED_INBOUND_GRACE)
         self.to_ike = Mailbox(f"{device_name} PFE->IKE", self._deliver_to_ike, limit=mailbox_limit)
         self.to_pfe = Mailbox(f"{device_name} IKE->PFE", self._deliver_to_pfe, limit=mailbox_limit)
         self.runner = PfeRunner(self.datapath, on_event=self.to_ike.put)
@@ -60,7 +66,6 @@ class Engines:
         self.route_since: dict[tuple, float] = {}  # route -> wall-clock time it was installed (show route age)
         self.ike_state_changes: deque[contract.IkeSaStateChanged] = deque(maxlen=STATE_HISTORY)
         self._tick_seconds = tick_seconds
-        self._dying: dict[int, asyncio.TimerHandle] = {}  # inbound SPI -> pending removal (rekeyed SAs)
         self._tick_task: asyncio.Task | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -83,9 +88,6 @@ class Engines:
             return
         await self.iked.stop(graceful=graceful, timeout=0.5)  # DELETEs and answers pass the mailboxes
         self.to_pfe.drain()
-        for handle in self._dying.values():
-            handle.cancel()
-        self._dying.clear()
         if self._tick_task is not None:
             self._tick_task.cancel()
         self.runner.close()
@@ -112,10 +114,22 @@ class Engines:
         if problems:
             raise ValueError("; ".join(problems))
         diff = diff_intent(old, new)
+        self.datapath.apply(diff)
+        try:
+            self.iked.apply(diff)
+        except Exception:
+            # The commit fails (the datastore keeps the old configuration), so the engines must not keep
+            # half of the new one: the PFE, and as far as it got the IKE daemon, go back to ``old``.
+            log.exception("the IKE daemon could not apply the configuration; both engines go back")
+            undo = diff_intent(new, old)
+            self.datapath.apply(undo)
+            try:
+                self.iked.apply(undo)
+            except Exception:  # noqa: BLE001 - the original error is the one to report
+                log.exception("the IKE daemon could not go back to the previous configuration either")
+            raise
         if new.system.host_name != self.name:
             self._rename(new.system.host_name)
-        self.datapath.apply(diff)
-        self.iked.apply(diff)
         self.intent = new
         now = time.time()
         self.route_since = {key: self.route_since.get(key, now)
@@ -150,53 +164,15 @@ class Engines:
     def _deliver_to_pfe(self, event: object) -> None:
         if isinstance(event, contract.IkeSaStateChanged):
             self.ike_state_changes.append(event)
-            log.info("IKE SA %d (gateway %s) %s%s", event.ike_sa_index, event.gateway, event.state,
-                     f": {event.reason}" if event.reason else "")
+            # the IKE daemon logs each establishment and failure itself; this line only repeats it per SA
+            log.debug("IKE SA %d (gateway %s) %s%s", event.ike_sa_index, event.gateway, event.state,
+                      f": {event.reason}" if event.reason else "")
             return
-        if isinstance(event, contract.ChildSaDeleted) and self._retire_later(event):
-            return
-        self.runner.handle_event(event)
-        if isinstance(event, contract.ChildSaInstalled) and event.replaces_spi_in is not None:
-            self._keep_sending_on(event.sa.tunnel_index, event.replaces_spi_in, event.sa.spi_in)
-
-    # Make-before-break without loss. The PFE sends on the first pair of a tunnel (the newest). After a rekey
-    # the old pair stays first until the IKE daemon deletes it: the rekey responder thus keeps sending on the
-    # old SA until the initiator's DELETE says the initiator has the new one (else the responder's first
-    # packets on the new SA could overtake the CREATE_CHILD_SA response and be dropped as an invalid SPI),
-    # and the initiator switches when it deletes the old SA. A deleted pair that has a successor moves last
-    # (never sent on again) and keeps receiving for REKEYED_INBOUND_GRACE seconds.
-    def _keep_sending_on(self, tunnel_index: int, old_spi_in: int, new_spi_in: int) -> None:
-        pairs = self.datapath.sad.by_tunnel.get(tunnel_index)
-        if not pairs or old_spi_in in self._dying:
-            return
-        old = next((p for p in pairs if p.inbound.spi == old_spi_in), None)
-        new = next((p for p in pairs if p.inbound.spi == new_spi_in), None)
-        if old is None or new is None:
-            return
-        pairs.remove(new)
-        pairs.insert(pairs.index(old) + 1, new)
-        self.datapath.fast.sas_changed()
-
-    def _retire_later(self, event: contract.ChildSaDeleted) -> bool:
-        """Keep a deleted SA's inbound half for a grace period when its tunnel has another SA."""
-        pairs = self.datapath.sad.by_tunnel.get(event.tunnel_index, [])
-        pair = next((p for p in pairs if p.inbound.spi == event.spi_in), None)
-        others = [p for p in pairs if p is not pair and p.inbound.spi not in self._dying]
-        if pair is None or not others or event.spi_in in self._dying or self._loop is None:
-            return False
-        pairs.remove(pair)
-        pairs.append(pair)
-        self.datapath.fast.sas_changed()
-        self._dying[event.spi_in] = self._loop.call_later(REKEYED_INBOUND_GRACE, self._retire, event)
-        return True
-
-    def _retire(self, event: contract.ChildSaDeleted) -> None:
-        self._dying.pop(event.spi_in, None)
         self.runner.handle_event(event)
 
     def is_retiring(self, spi_in: int) -> bool:
         """A deleted SA still accepting late inbound packets (not shown as an SA any more)."""
-        return spi_in in self._dying
+        return self.datapath.sad.is_retiring(spi_in)
 
     def _deliver_to_ike(self, event: object) -> None:
         iked = self.iked

@@ -29,11 +29,25 @@ def _algorithm(name: str) -> str:
     return NO_ALGORITHM if name in ("", "none") else name
 
 
-def ike_sa_views(engines: Engines) -> list[IkeSaView]:
-    """Every IKE SA of the daemon (negotiating ones as DOWN), in index order."""
+#: The brief listing prints address, index, state, cookies and exchange type only; the rest of its views is
+#: left neutral rather than derived for every SA on every poll.
+_NOT_IN_BRIEF = {"algorithms": IkeAlgorithms(NO_ALGORITHM, NO_ALGORITHM, NO_ALGORITHM, NO_ALGORITHM),
+                 "lifetime_remaining_seconds": 0}
+
+
+def ike_sa_views(engines: Engines, *, brief: bool = False, index: int | None = None) -> list[IkeSaView]:
+    """Every IKE SA of the daemon (negotiating ones as DOWN), in index order, or the one with ``index``.
+    ``brief``: only what the brief listing prints (cheap for 2000 SAs)."""
+    if brief:
+        return [IkeSaView(index=b.index, gateway_name=b.gateway, state=b.state,  # type: ignore[arg-type]
+                          role=b.role, remote_address=b.remote_address,  # type: ignore[arg-type]
+                          local_address=b.local_address, initiator_spi=int(b.initiator_cookie or "0", 16),
+                          responder_spi=int(b.responder_cookie or "0", 16), remote_port=b.remote_port,
+                          local_port=b.local_port, exchange_type=b.exchange_type, **_NOT_IN_BRIEF)
+                for b in engines.iked.ike_sa_brief(index)]
     intent = engines.intent
     views = []
-    for snap in engines.iked.ike_sa_snapshots():
+    for snap in engines.iked.ike_sa_snapshots(index):
         gateway = intent.ike_gateways.get(snap.gateway)
         c = snap.counters
         negotiations = tuple(
@@ -83,12 +97,15 @@ def ike_sa_views(engines: Engines) -> list[IkeSaView]:
 
 def active_peer_views(engines: Engines) -> list[IkeActivePeerView]:
     intent = engines.intent
+    tunnels_of: dict[str, list[int]] = {}  # gateway -> tunnel indexes, once (not once per peer: 2000 x 2000)
+    for vpn in intent.ipsec_vpns.values():
+        if vpn.gateway is not None:
+            tunnels_of.setdefault(vpn.gateway.name, []).append(vpn.tunnel_index)
     views = []
     for peer in engines.iked.active_peers():
         gateway = intent.ike_gateways.get(peer.get("gateway", ""))
         indexes = tuple(peer.get("ike_sa_indices", ()))
-        tunnels = tuple(sorted(vpn.tunnel_index for vpn in intent.ipsec_vpns.values()
-                               if vpn.gateway is not None and vpn.gateway.name == peer.get("gateway")))
+        tunnels = tuple(sorted(tunnels_of.get(peer.get("gateway", ""), ())))
         dpd = None
         if peer.get("dpd_mode"):
             dpd = DpdView(mode=peer["dpd_mode"], interval=peer.get("dpd_interval") or 10,
@@ -120,14 +137,12 @@ def ipsec_tunnel_views(engines: Engines, *, only_index: int | None = None,
     now = engines.now()
     datapath, iked = engines.datapath, engines.iked
     ike_ports = {sa.index: sa.remote_port for sa in iked.engine.sas.values()}  # no full snapshot needed
-    soft = {}
-    if detail:
-        soft = {c.spi_in: c.soft_lifetime_remaining for c in iked.child_sa_snapshots()
-                if c.soft_lifetime_remaining is not None and (only_index is None or c.tunnel_index == only_index)}
+    soft = iked.child_soft_lifetimes(only_index) if detail else {}
     views = []
-    for vpn in sorted(engines.intent.ipsec_vpns.values(), key=lambda v: v.tunnel_index):
-        if only_index is not None and vpn.tunnel_index != only_index:
-            continue
+    vpns = engines.intent.ipsec_vpns.values()
+    if only_index is not None:  # `index N`: that VPN only, not a sort of all 2000
+        vpns = [vpn for vpn in vpns if vpn.tunnel_index == only_index]
+    for vpn in sorted(vpns, key=lambda v: v.tunnel_index):
         children = sorted((pair.child for pair in datapath.sad.outbound_pairs(vpn.tunnel_index)
                            if not engines.is_retiring(pair.inbound.spi)), key=lambda c: c.created_at)
         if not children and not detail:
@@ -154,10 +169,15 @@ def ipsec_tunnel_views(engines: Engines, *, only_index: int | None = None,
     return views
 
 
-def statistics_views(engines: Engines) -> tuple[IpsecStatisticsView, dict[int, IpsecStatisticsView]]:
-    """Global counters and those of every tunnel index the PFE counts."""
-    datapath = engines.datapath
-    total = IpsecStatisticsView(**statistics_view_kwargs(datapath.ipsec_statistics()))
-    per_tunnel = {index: IpsecStatisticsView(**statistics_view_kwargs(values))
-                  for index, values in datapath.ipsec_statistics_by_tunnel().items()}
-    return total, per_tunnel
+def global_statistics_view(engines: Engines) -> IpsecStatisticsView:
+    """`show security ipsec statistics`: every tunnel's counters, removed tunnels' and unattributed errors."""
+    return IpsecStatisticsView(**statistics_view_kwargs(engines.datapath.ipsec_statistics()))
+
+
+def tunnel_statistics_view(engines: Engines, tunnel_index: int) -> IpsecStatisticsView | None:
+    """`show security ipsec statistics index N` (one tunnel's counters, not every tunnel's); None: unknown."""
+    try:
+        values = engines.datapath.ipsec_statistics(tunnel_index)
+    except KeyError:
+        return None
+    return IpsecStatisticsView(**statistics_view_kwargs(values))

@@ -32,7 +32,7 @@ from netconf_device.pfe.fragment import Reassembler, frag_needed, fragment_ipv4,
 from netconf_device.pfe.interfaces import InterfaceTable, Port
 from netconf_device.pfe.replay import MAX_WINDOW
 from netconf_device.pfe.routes import PREFERENCE, Route, RouteTable
-from netconf_device.pfe.sad import Sad, SaPair, build_pair, manual_child_sa
+from netconf_device.pfe.sad import Sad, SaPair, build_pair, carry_state, manual_child_sa, same_keys
 from netconf_device.sa import (
     Acquire,
     ChildSaDeleted,
@@ -66,6 +66,8 @@ class Datapath:
         icmp_rate: float = ICMP_RATE,
         icmp_burst: int = ICMP_BURST,
         max_events: int = MAX_EVENTS,
+        make_before_break: bool = False,
+        retire_grace: float = 0.0,
     ) -> None:
         self.name = name
         self.log = logging.LoggerAdapter(logging.getLogger("netconf_device.pfe"), {"device": name})
@@ -80,6 +82,7 @@ class Datapath:
         self.ike_ports: frozenset[int] = frozenset((udp_encap.IKE_PORT, udp_encap.NAT_T_PORT))
         self.extra_ike_ports: frozenset[int] = frozenset()
         self.unknown_interface_drops = 0
+        self.install_failures = 0  # child SAs from the IKE daemon the PFE could not carry (logged)
         self.events_overflow = 0
         self._events: deque = deque()
         self._max_events = max_events
@@ -92,6 +95,11 @@ class Datapath:
         self._icmp_tokens = float(icmp_burst)
         self._icmp_time: float | None = None
         self._now = 0.0
+        #: Rekey policy for the IKE daemon's events (``handle_event``): a new SA that replaces another goes
+        #: behind it (the old one keeps sending until deleted), and a deleted SA that has a successor keeps
+        #: receiving for ``retire_grace`` seconds. See ``install`` / ``delete`` / ``retire``.
+        self.make_before_break = make_before_break
+        self.retire_grace = retire_grace
         # "c" (the _espfast extension; the default when it is built) or "python": the same packets.
         self.fast = fastpath.FastTables(fast_path_impl)
 
@@ -145,7 +153,7 @@ class Datapath:
         self.vpns = {vpn.tunnel_index: vpn for vpn in intent.ipsec_vpns.values()}
         self.vpn_by_st0 = {vpn.bind_interface: vpn for vpn in intent.ipsec_vpns.values() if vpn.bind_interface}
         # SAs of tunnels that no longer exist go, and their counters retire into the global total.
-        for tunnel_index in list(self.sad.by_tunnel):
+        for tunnel_index in self.sad.tunnel_indexes():
             if tunnel_index not in self.vpns:
                 self.sad.remove_tunnel(tunnel_index)
         for tunnel_index in list(self.counters.tunnels):
@@ -248,9 +256,14 @@ class Datapath:
     def handle_event(self, event, now: float = 0.0) -> list[Packet]:
         """Accept an event from the IKE daemon; returns packets to send (for ``IkeDatagram``)."""
         if isinstance(event, ChildSaInstalled):
-            self.install(event)
+            try:
+                self.install(event)
+            except ValueError as exc:  # an SA the PFE cannot carry: say so, keep forwarding everything else
+                self.install_failures += 1
+                self.log.error("child SA in 0x%08x out 0x%08x of tunnel %d not installed: %s", event.sa.spi_in,
+                               event.sa.spi_out, event.sa.tunnel_index, exc)
         elif isinstance(event, ChildSaDeleted):
-            self.delete(event)
+            self.delete(event, now=now)
         elif isinstance(event, IkeDatagram):
             return self.send_ike(event, now)
         elif isinstance(event, IkeSaStateChanged):
@@ -259,25 +272,86 @@ class Datapath:
             raise TypeError(f"not an IKE -> PFE event: {event!r}")
         return []
 
-    def install(self, event: ChildSaInstalled) -> None:
+    def install(self, event: ChildSaInstalled, *, make_before_break: bool | None = None) -> None:
+        """Install a child SA pair (``make_before_break`` None: the datapath's policy).
+
+        * The SPI is installed already with the same keys: the same SA with new endpoints or encapsulation
+          (a NAT rebinding). It keeps its sequence number, anti-replay window, lifetime usage and place.
+        * ``make_before_break`` and ``event.replaces_spi_in`` names a sending pair of the tunnel: the new
+          pair goes right behind it, so the old SA keeps sending until it is deleted (``delete``/``retire``)
+          and the peer has the new one before our first packet on it arrives.
+        * Otherwise the new pair goes first: the tunnel sends on it at once.
+        """
         child = event.sa
         vpn = self.vpns.get(child.tunnel_index)
         pair = build_pair(child, vpn, self.counters.tunnel(child.tunnel_index))
         self._configure_pair(pair, vpn)
-        replaced = self.sad.pairs.get(child.spi_in)
-        self.sad.add(pair)
+        existing = self.sad.pairs.get(child.spi_in)
         self._acquire_sent.pop(child.tunnel_index, None)
+        if existing is not None and same_keys(existing.child, child):
+            carry_state(existing, pair)
+            self.sad.replace(existing, pair)
+            self.fast.sa_removed(existing)
+            self.fast.sa_added(pair)
+            self._update_ike_ports()
+            self.log.info("SA pair in 0x%08x out 0x%08x tunnel %d: endpoints now %s -> %s%s", child.spi_in,
+                          child.spi_out, child.tunnel_index, child.local_address, child.remote_address,
+                          f" (UDP {child.encap.source_port} -> {child.encap.destination_port})" if child.encap
+                          else "")
+            return
+        if existing is not None:
+            self.log.warning("SPI 0x%08x installed again with other keys: replacing the SA", child.spi_in)
+        if make_before_break is None:
+            make_before_break = self.make_before_break
+        after = None
+        replaced_spi = event.replaces_spi_in
+        if make_before_break and replaced_spi is not None and replaced_spi != child.spi_in:
+            old = self.sad.pairs.get(replaced_spi)
+            if (old is not None and old.tunnel_index == child.tunnel_index
+                    and not self.sad.is_retiring(replaced_spi)):
+                after = old
+        self.sad.add(pair, after=after)
         if pair.inbound.encap is not None and pair.inbound.encap_port not in self.ike_ports:
             self.ike_ports = self.ike_ports | {pair.inbound.encap_port}
-        if replaced is not None:
-            self.fast.sa_removed(replaced)
+        if existing is not None:
+            self.fast.sa_removed(existing)
         self.fast.sa_added(pair)
-        self.log.debug("installed SA pair in 0x%08x out 0x%08x tunnel %d", child.spi_in, child.spi_out,
-                       child.tunnel_index)
+        self.log.debug("installed SA pair in 0x%08x out 0x%08x tunnel %d%s", child.spi_in, child.spi_out,
+                       child.tunnel_index, " behind the SA it replaces" if after is not None else "")
 
-    def delete(self, event: ChildSaDeleted) -> None:
-        pair = self.sad.remove(event.spi_in)
+    def delete(self, event: ChildSaDeleted, *, now: float | None = None, grace: float | None = None) -> None:
+        """Remove a child SA pair. With a grace period (``grace`` None: the datapath's ``retire_grace``; it
+        needs ``now``) a pair whose tunnel has another SA retires instead (``retire``)."""
+        if grace is None:
+            grace = self.retire_grace
+        if grace > 0 and now is not None and self.retire(event.spi_in, grace, now):
+            return
+        self._remove_pair(event.spi_in)
+
+    def retire(self, spi_in: int, grace: float, now: float) -> bool:
+        """Stop sending on an SA whose tunnel has another sending SA, and keep accepting its inbound
+        packets for ``grace`` seconds (the peer may have sent some just before it switched). Returns False,
+        changing nothing, when the tunnel has no other SA to send on (the caller then deletes it)."""
+        pair = self.sad.pairs.get(spi_in)
+        if pair is None:
+            return False
+        if self.sad.is_retiring(spi_in):
+            return True  # retiring already: its first deadline stands
+        if not any(p is not pair for p in self.sad.outbound_pairs(pair.tunnel_index)):
+            return False
+        self.sad.retire(spi_in, now + grace)
+        self.fast.sas_changed()  # the tunnel's sending pair changed; its inbound half stays in the tables
+        return True
+
+    def _remove_pair(self, spi_in: int) -> None:
+        pair = self.sad.remove(spi_in)
         if pair is not None:
+            self.fast.sa_removed(pair)
+            if pair.inbound.encap is not None:
+                self._update_ike_ports()
+
+    def _expire_retired(self, now: float) -> None:
+        for pair in self.sad.expire(now):
             self.fast.sa_removed(pair)
             if pair.inbound.encap is not None:
                 self._update_ike_ports()
@@ -390,6 +464,8 @@ class Datapath:
     def process(self, packets: list[Packet], now: float) -> list[Packet]:
         """Run a batch of received packets through the PFE; returns the packets to transmit."""
         self._now = now
+        if now >= self.sad.next_expiry:
+            self._expire_retired(now)
         out: list[Packet] = []
         if self.fast_path_enabled and packets:
             slow = self.fast.run(self, packets, now, out)

@@ -1,16 +1,28 @@
 """The security association database: inbound SAs by SPI, outbound SAs by tunnel index.
 
 A ``ChildSa`` from the IKE daemon (or a manual SA from the configuration) becomes an ``SaPair``: an
-``InboundSa`` keyed by the SPI we chose and an ``OutboundSa`` used for the VPN's tunnel index. On rekey
-the new pair goes first in its tunnel's list (make-before-break: the old inbound SPI keeps working until
-``ChildSaDeleted``). Several pairs with different traffic selectors may serve one tunnel; outbound
-selection then matches the inner packet against each pair's selectors.
+``InboundSa`` keyed by the SPI we chose and an ``OutboundSa`` used for the VPN's tunnel index. Each
+tunnel has a list of *sending* pairs, preferred first; several pairs with different traffic selectors may
+serve one tunnel, and outbound selection then takes the first whose selectors match the inner packet.
+
+Three ways a pair changes (``Datapath.install`` / ``delete`` / ``retire`` decide which):
+
+* a rekey installs a new pair, either first in the list (sent on at once) or right after the pair it
+  replaces (make-before-break: the old one keeps sending until it is deleted);
+* an install for an SPI that is already there with the same keys is the same SA with new endpoints (the
+  peer's NAT mapping moved): the pair is rebuilt for the new encapsulation and keeps its place, sequence
+  number, anti-replay window and lifetime counters (``carry_state``) -- a restarted sequence number would
+  make the peer's anti-replay drop everything we send;
+* a *retiring* pair has left the sending list but still receives until its deadline (late packets the
+  peer sent before it switched to the successor), then it goes.
 """
 
 from __future__ import annotations
 
+import heapq
 import ipaddress
 import logging
+import math
 from dataclasses import dataclass
 
 from netconf_device.config.intent import IpsecVpn
@@ -141,39 +153,122 @@ def manual_child_sa(vpn: IpsecVpn, interfaces: InterfaceTable) -> ChildSa | None
     )
 
 
+def same_keys(old: ChildSa, new: ChildSa) -> bool:
+    """Whether ``new`` is the same negotiated SA as ``old`` (same SPIs, algorithm and keys): only its
+    endpoints or encapsulation may differ."""
+    return (old.spi_in == new.spi_in and old.spi_out == new.spi_out
+            and old.encryption_algorithm == new.encryption_algorithm and old.esn == new.esn
+            and old.icv_length == new.icv_length and old.key_in == new.key_in and old.key_out == new.key_out
+            and old.tunnel_index == new.tunnel_index)
+
+
+def carry_state(old: SaPair, new: SaPair) -> None:
+    """Move what an SA has accumulated from ``old`` to its rebuilt ``new`` (same keys, new endpoints):
+    the outbound sequence number, the anti-replay window, lifetime usage, activity and rekey requests."""
+    out_old, out_new = old.outbound, new.outbound
+    out_new.seq = out_old.seq
+    out_new.seq_rekey_sent = out_old.seq_rekey_sent
+    out_new.lifetime = out_old.lifetime
+    out_new.last_used = out_old.last_used
+    out_new.rekey_events_sent = out_old.rekey_events_sent
+    in_old, in_new = old.inbound, new.inbound
+    in_new.replay = in_old.replay
+    in_new.lifetime = in_old.lifetime
+    in_new.last_used = in_old.last_used
+    in_new.rekey_events_sent = in_old.rekey_events_sent
+    new.reported_activity = old.reported_activity
+
+
 class Sad:
     """SA pairs indexed for the datapath."""
 
     def __init__(self) -> None:
         self.inbound: dict[int, InboundSa] = {}
-        self.pairs: dict[int, SaPair] = {}  # by inbound SPI
-        self.by_tunnel: dict[int, list[SaPair]] = {}
+        self.pairs: dict[int, SaPair] = {}  # by inbound SPI, sending and retiring ones
+        self.by_tunnel: dict[int, list[SaPair]] = {}  # sending pairs, preferred first
+        self.retiring: dict[int, float] = {}  # inbound SPI -> when the pair goes (it only receives until then)
+        self._expiries: list[tuple[float, int]] = []  # heap of (deadline, inbound SPI), possibly stale
 
-    def add(self, pair: SaPair) -> None:
+    def add(self, pair: SaPair, *, after: SaPair | None = None) -> None:
+        """Install ``pair``: first in its tunnel's sending list, or right behind ``after`` (a sending pair
+        of the same tunnel that stays preferred until it is deleted)."""
         spi = pair.inbound.spi
         if spi in self.pairs:
             self.remove(spi)
         self.pairs[spi] = pair
         self.inbound[spi] = pair.inbound
-        self.by_tunnel.setdefault(pair.tunnel_index, []).insert(0, pair)
+        siblings = self.by_tunnel.setdefault(pair.tunnel_index, [])
+        position = next((i + 1 for i, p in enumerate(siblings) if p is after), 0) if after is not None else 0
+        siblings.insert(position, pair)
+
+    def replace(self, old: SaPair, new: SaPair) -> None:
+        """Put ``new`` (same inbound SPI) where ``old`` is: same place in the sending list, or still retiring."""
+        spi = old.inbound.spi
+        self.pairs[spi] = new
+        self.inbound[spi] = new.inbound
+        siblings = self.by_tunnel.get(old.tunnel_index, [])
+        for i, p in enumerate(siblings):
+            if p is old:
+                siblings[i] = new
+
+    def retire(self, spi_in: int, until: float) -> SaPair | None:
+        """Stop sending on a pair; it keeps receiving until ``until`` (see ``expire``)."""
+        pair = self.pairs.get(spi_in)
+        if pair is None:
+            return None
+        self._leave_sending(pair)
+        self.retiring[spi_in] = until
+        heapq.heappush(self._expiries, (until, spi_in))
+        return pair
+
+    def is_retiring(self, spi_in: int) -> bool:
+        return spi_in in self.retiring
+
+    @property
+    def next_expiry(self) -> float:
+        """When the next retiring pair goes (infinity when none)."""
+        return self._expiries[0][0] if self._expiries else math.inf
+
+    def expire(self, now: float) -> list[SaPair]:
+        """Remove the retiring pairs whose deadline has come."""
+        gone = []
+        heap = self._expiries
+        while heap and heap[0][0] <= now:
+            deadline, spi = heapq.heappop(heap)
+            if self.retiring.get(spi) == deadline:  # else removed, or retired again with another deadline
+                pair = self.remove(spi)
+                if pair is not None:
+                    gone.append(pair)
+        return gone
 
     def remove(self, spi_in: int) -> SaPair | None:
         pair = self.pairs.pop(spi_in, None)
         if pair is None:
             return None
         self.inbound.pop(spi_in, None)
+        self.retiring.pop(spi_in, None)
+        self._leave_sending(pair)
+        return pair
+
+    def _leave_sending(self, pair: SaPair) -> None:
         siblings = self.by_tunnel.get(pair.tunnel_index, [])
-        if pair in siblings:
-            siblings.remove(pair)
+        for i, p in enumerate(siblings):
+            if p is pair:
+                del siblings[i]
+                break
         if not siblings:
             self.by_tunnel.pop(pair.tunnel_index, None)
-        return pair
 
     def remove_tunnel(self, tunnel_index: int) -> list[SaPair]:
         removed = list(self.by_tunnel.get(tunnel_index, ()))
+        removed += [self.pairs[spi] for spi in self.retiring if self.pairs[spi].tunnel_index == tunnel_index]
         for pair in removed:
             self.remove(pair.inbound.spi)
         return removed
+
+    def tunnel_indexes(self) -> set[int]:
+        """Every tunnel with a pair, sending or retiring."""
+        return {pair.tunnel_index for pair in self.pairs.values()}
 
     def outbound_pairs(self, tunnel_index: int) -> list[SaPair]:
         return self.by_tunnel.get(tunnel_index, [])

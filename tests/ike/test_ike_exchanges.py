@@ -3,6 +3,7 @@ side (with collisions), deletes, lifetimes, reauthentication, and intent changes
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 
 from ike_harness import (
@@ -18,7 +19,7 @@ from ike_harness import (
 )
 
 from netconf_device import sa as contract
-from netconf_device.config.intent import diff_intent
+from netconf_device.config.intent import DeadPeerDetection, diff_intent
 from netconf_device.ike import message as m
 from netconf_device.ike import sa as sastate
 from netconf_device.ike.options import EngineOptions
@@ -67,6 +68,36 @@ def test_lost_packets_are_retransmitted():
     # the responder answered the retransmitted IKE_AUTH from its cache: one child SA, not two
     assert len(installed(net, "b")) == 1
     assert ea.ike_sa_snapshots()[0].counters["retransmits"] >= 2
+
+
+def test_message_id_window_of_one():
+    """RFC 7296 2.3 with a window of one: the last request is answered again from the cache, an older or a
+    future message ID is dropped without an answer and without touching the SA."""
+    a, b = symmetric(dpd=DeadPeerDetection("always-send", interval=5, threshold=3))
+    net, ea, eb = pair(a, b)
+    net.advance(6)  # one DPD exchange: A's request with message ID 2
+    requests = {}
+    for _t, name, d in net.log:
+        if name == "a" and len(d.payload) >= 28:
+            _si, _sr, _f, exchange, flags, msg_id, _l = m.parse_header(d.payload)
+            if not flags & m.FLAG_RESPONSE:
+                requests[msg_id] = d
+    assert set(requests) == {0, 1, 2}
+    (sa_b,) = eb.sas.values()
+    answered = len([1 for _t, name, _d in net.log if name == "b"])
+    eb.receive_datagram(requests[2], net.now)  # the last request again: the cached response
+    net.settle()
+    assert len([1 for _t, name, _d in net.log if name == "b"]) == answered + 1
+    assert sa_b.counters.retransmits == 1
+    dropped = eb.stats["rx_dropped"]
+    future = bytearray(requests[2].payload)
+    future[20:24] = (9).to_bytes(4, "big")
+    for stale in (requests[1], dataclasses.replace(requests[2], payload=bytes(future))):
+        eb.receive_datagram(stale, net.now)
+        net.settle()
+    assert eb.stats["rx_dropped"] == dropped + 2
+    assert len([1 for _t, name, _d in net.log if name == "b"]) == answered + 1  # no answer to either
+    assert sa_b.is_up and sa_b.peer_next_id == 3
 
 
 def test_duplicated_and_reordered_packets_are_harmless():
@@ -243,6 +274,21 @@ def test_lifetimes_drive_rekey_before_expiry_and_hard_expiry_without_peer():
     net.filter = lambda sender, d: []
     net.advance(700)
     assert installed(net, "a") == []
+
+
+def test_rekey_times_are_jittered_between_85_and_90_percent():
+    """Tunnels set up together must not all rekey in the same second: each soft lifetime is drawn from
+    85-90 % of the hard one (child and IKE SAs)."""
+    a, b = symmetric(esp=esp_proposal(lifetime=1000), ike=ike_proposal(lifetime=2000), n_vpns=8)
+    net, ea, eb = pair(a, b)
+    children = list(ea._children.values())
+    assert len(children) == 8
+    for c in children:
+        assert 850 <= c.rekey_at - c.created_at <= 900
+        assert c.expire_at - c.created_at == 1000
+    assert len({round(c.rekey_at - c.created_at, 3) for c in children}) > 4  # spread, not one instant
+    (sa,) = ea.sas.values()
+    assert 1700 <= sa.rekey_at - sa.established_at <= 1800
 
 
 def test_reauthentication_is_make_before_break():

@@ -253,3 +253,49 @@ def test_nat_rebinding_updates_the_children_encapsulation():
     assert updates and updates[-1].sa.encap.destination_port != old_port
     assert updates[-1].sa.encap.destination_port == nat.out[(A_ADDR, 4500)]
     assert updates[-1].sa.key_out == y.key_out and updates[-1].sa.spi_out == y.spi_out
+
+
+def test_nat_rebinding_through_the_pfe_keeps_sequence_numbers_and_replay_window():
+    """The engine's in-place update after a NAT rebinding, applied by the PFE: the SA keeps its outbound
+    sequence number and its anti-replay window (a restart would make the peer drop what we send as replays)
+    and sends to the new port."""
+    from netconf_device.config.intent import diff_intent
+    from netconf_device.pfe import Datapath, ip
+
+    a, _b = symmetric(dpd=DeadPeerDetection("always-send", interval=5, threshold=3))
+    b = make_intent(B_ADDR, "198.51.100.7", establish="responder-only")
+    net, ea, eb = pair(a, b, apply=False)
+    nat = Nat("198.51.100.7")
+    net.nats["a"] = nat
+    eb.apply(diff_intent(eb.intent, b), net.now)
+    ea.apply(diff_intent(ea.intent, a), net.now)
+    net.settle()
+    pfe = Datapath("b")
+    pfe.apply_intent(b)
+    fed = 0
+
+    def feed():
+        nonlocal fed
+        for event in net.events["b"][fed:]:
+            if isinstance(event, (contract.ChildSaInstalled, contract.ChildSaDeleted)):
+                pfe.handle_event(event, net.now)
+        fed = len(net.events["b"])
+
+    feed()
+    ((_x, y),) = assert_tunnel_pairs(net)
+    inner = ip.ipv4_header(bytes((10, 0, 0, 1)), bytes((10, 0, 0, 2)), 17, 8) + bytes(8)
+    sa = pfe.sad.pairs[y.spi_in]
+    for _ in range(5):
+        sa.outbound.encapsulate(inner)
+    sa.inbound.replay.update(7)  # seven packets of the peer authenticated
+    nat.out.clear()
+    nat.port_base = 41000
+    net.advance(6)
+    feed()
+    moved = pfe.sad.pairs[y.spi_in]
+    new_port = nat.out[(A_ADDR, 4500)]
+    assert moved.child.encap.destination_port == new_port
+    assert (moved.outbound.seq, moved.inbound.replay.top) == (5, 7)
+    packet = moved.outbound.encapsulate(inner)
+    assert int.from_bytes(packet[22:24], "big") == new_port
+    assert int.from_bytes(packet[32:36], "big") == 6  # the next sequence number, not 1

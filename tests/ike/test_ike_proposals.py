@@ -148,14 +148,25 @@ def test_esn_negotiation():
     assert not x2.esn and not y2.esn
 
 
-def test_short_gcm_icv_is_accepted_as_responder():
-    chosen = proposals.select(
-        [m.Proposal(1, m.PROTO_ESP, b"\0\0\0\1", [m.Transform(m.TT_ENCR, m.ENCR_AES_GCM_12, 256),
-                                                  m.Transform(m.TT_ESN, m.ESN_NO)])],
-        proposals.esp_proposals((esp_proposal("aes-256-gcm"),), b"", None, False, accept=True), m.PROTO_ESP)
+def test_short_gcm_icv_is_accepted_for_ike_but_not_for_esp():
+    """AES-GCM with an 8- or 12-byte ICV: fine for IKE's own SK payloads; for ESP the PFE has only the 16-byte
+    ICV of RFC 4106, so a child SA with a shorter one must not be negotiated (it could not be installed)."""
+    ike12 = m.Proposal(1, m.PROTO_IKE, b"", [m.Transform(m.TT_ENCR, m.ENCR_AES_GCM_12, 256),
+                                             m.Transform(m.TT_PRF, m.PRF_HMAC_SHA2_384), m.Transform(m.TT_DH, 19)])
+    chosen = proposals.select([ike12], proposals.ike_proposals((ike_proposal("aes-256-gcm", None, "group19"),),
+                                                               accept=True), m.PROTO_IKE)
     assert chosen is not None and chosen.first(m.TT_ENCR).id == m.ENCR_AES_GCM_12
+    ours = proposals.esp_proposals((esp_proposal("aes-256-gcm"),), b"", None, False, accept=True)
+    for short in (m.ENCR_AES_GCM_12, m.ENCR_AES_GCM_8):
+        offer = [m.Proposal(1, m.PROTO_ESP, b"\0\0\0\1", [m.Transform(m.TT_ENCR, short, 256),
+                                                          m.Transform(m.TT_ESN, m.ESN_NO)])]
+        assert proposals.select(offer, ours, m.PROTO_ESP) is None
+    both = [m.Proposal(1, m.PROTO_ESP, b"\0\0\0\1", [m.Transform(m.TT_ENCR, m.ENCR_AES_GCM_12, 256),
+                                                     m.Transform(m.TT_ENCR, m.ENCR_AES_GCM_16, 256),
+                                                     m.Transform(m.TT_ESN, m.ESN_NO)])]
+    chosen = proposals.select(both, ours, m.PROTO_ESP)
     algs = proposals.EspAlgorithms.from_proposal(chosen)
-    assert (algs.junos_name, algs.icv_length) == ("aes-256-gcm", 12)
+    assert (algs.junos_name, algs.icv_length) == ("aes-256-gcm", 16)
 
 
 def test_events_announce_ike_sa_up():
