@@ -13,6 +13,7 @@ from typing import Any
 
 from lxml import etree
 
+from netconf_device.netconf import xpath_filter
 from netconf_device.netconf.errors import RpcError, bad_element, invalid_value, missing_element
 from netconf_device.netconf.xmlsafe import child, child_text, local_name
 from netconf_device.rpc.config_ops import config_xml, datastore, now, visible, warnings_as_elements
@@ -43,14 +44,14 @@ def _tree(ctx: RpcContext, name: str) -> etree._Element:
 
 
 # ----------------------------------------------------------------------------------- filters
-def _filtered(ctx: RpcContext, tree: etree._Element, filt: etree._Element | None) -> list[etree._Element]:
+async def _filtered(ctx: RpcContext, tree: etree._Element, filt: etree._Element | None) -> list[etree._Element]:
     """The ``<data>`` children for ``tree`` under an RFC 6241 subtree or XPath filter."""
     tree = visible(ctx, tree)
     if filt is None:
         return [config_xml(ctx, tree=tree)]
     kind = filt.get("type") or "subtree"
     if kind == "xpath":
-        return _xpath_select(ctx, tree, filt.get("select") or "")
+        return [await _xpath_select(ctx, tree, filt.get("select") or "")]
     if kind != "subtree":
         raise invalid_value(f"unknown filter type: {kind}", bad_element="filter")
     out = []
@@ -68,54 +69,22 @@ def _filtered(ctx: RpcContext, tree: etree._Element, filt: etree._Element | None
     return out
 
 
-def _xpath_select(ctx: RpcContext, tree: etree._Element, select: str) -> list[etree._Element]:
-    """XPath filter over ``/configuration``: matched nodes with their ancestors and list keys."""
-    doc = copy.deepcopy(tree)
+async def _xpath_select(ctx: RpcContext, tree: etree._Element, expression: str) -> etree._Element:
+    """XPath filter over ``/configuration`` (``netconf.xpath_filter``: evaluated in a child process with a
+    time limit)."""
+    model = datastore(ctx).schema.model
+
+    def key_of(path: list[str]) -> str | None:
+        node = model.root
+        for tag in path:
+            node = node.children.get(tag) if node is not None else None
+        return node.key if node is not None and node.kind == "list" else None
+
     try:
-        found = doc.getroottree().xpath(select, smart_strings=False)
-    except etree.XPathError as exc:
-        raise invalid_value(f"invalid xpath: {exc}", bad_element="select") from None
-    if not isinstance(found, list):
-        raise invalid_value("xpath filter must select nodes", bad_element="select")
-    result = etree.Element("configuration")
-    keep: set[etree._Element] = set()
-    for node in found:
-        if isinstance(node, etree._Element):
-            keep.add(node)
-    if not keep:
-        return [result]
-
-    def copy_path(node: etree._Element) -> None:
-        chain = []
-        cursor = node
-        while cursor is not None and cursor is not doc:
-            chain.append(cursor)
-            cursor = cursor.getparent()
-        target = result
-        for ancestor in reversed(chain[1:]):
-            key = ancestor.findtext("name")
-            match = None
-            for existing in target.iterfind(ancestor.tag):
-                if existing.findtext("name") == key:
-                    match = existing
-                    break
-            if match is None:
-                match = etree.SubElement(target, ancestor.tag)
-                if key is not None:
-                    etree.SubElement(match, "name").text = key
-            target = match
-        if node is doc:
-            return
-        if node.tag == "name" and target.find("name") is not None:
-            return
-        target.append(copy.deepcopy(node))
-
-    for node in found:
-        if isinstance(node, etree._Element):
-            if node is doc:
-                return [config_xml(ctx, tree=tree)]
-            copy_path(node)
-    return [result]
+        result = await xpath_filter.select_isolated(tree, expression, key_of)
+    except xpath_filter.XPathFilterError as exc:
+        raise invalid_value(str(exc), bad_element="select") from None
+    return result
 
 
 def _netconf_state(ctx: RpcContext, filt: etree._Element) -> etree._Element:
@@ -151,18 +120,18 @@ def _data(elements: list[etree._Element]) -> etree._Element:
 
 
 @rpc("get")
-def get(ctx: RpcContext, req: etree._Element) -> etree._Element:
+async def get(ctx: RpcContext, req: etree._Element) -> etree._Element:
     """Running configuration (and netconf-state when the filter asks for it)"""
     ctx.request = req
-    return _data(_filtered(ctx, datastore(ctx).running(), child(req, "filter")))
+    return _data(await _filtered(ctx, datastore(ctx).running(), child(req, "filter")))
 
 
 @rpc("get-config")
-def get_config(ctx: RpcContext, req: etree._Element) -> etree._Element:
+async def get_config(ctx: RpcContext, req: etree._Element) -> etree._Element:
     """A datastore's configuration"""
     ctx.request = req
     source = _datastore_name(ctx, req, "source", ("running", "candidate"))
-    return _data(_filtered(ctx, _tree(ctx, source), child(req, "filter")))
+    return _data(await _filtered(ctx, _tree(ctx, source), child(req, "filter")))
 
 
 # ----------------------------------------------------------------------------------- edit

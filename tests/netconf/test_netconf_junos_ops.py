@@ -324,19 +324,69 @@ def test_configuration_xml_uses_the_junos_prefix(device):
     assert b" junos:commit-seconds=" in raw and b"<junos:comment>/* wan side */</junos:comment>" in raw
 
 
-def test_users_without_the_secret_permission_see_secret_data_placeholders(device):
+def add_users_and_commit(device, *lines: str) -> None:
+    """Commit ``peek`` (read-only) and ``oper`` (operator) plus ``lines``."""
     from netconf_device.netconf.passwords import sha512_crypt
 
+    users = []
+    for name, uid, login_class in (("peek", 2300, "read-only"), ("oper", 2301, "operator")):
+        users += [f"set system login user {name} uid {uid}", f"set system login user {name} class {login_class}",
+                  f'set system login user {name} authentication encrypted-password "{sha512_crypt(name + "-pw")}"']
     _, commit = rpcs(
         device,
-        '<load-configuration action="set" format="text"><configuration-set>'
-        "set system login user peek uid 2300\nset system login user peek class read-only\n"
-        f'set system login user peek authentication encrypted-password "{sha512_crypt("peek-pw")}"\n'
-        'set security ike policy ike_policy pre-shared-key ascii-text "changed-secret-9"\n'
-        "set interfaces lo0 description peek-visible</configuration-set></load-configuration>",
+        '<load-configuration action="set" format="text"><configuration-set>' + "\n".join([*users, *lines])
+        + "</configuration-set></load-configuration>",
         "<commit-configuration/>",
     )
     assert commit.find(f".//{NC}commit-success") is not None
+
+
+CONFIG_CHANGING = [
+    "<edit-config><target><candidate/></target><config><configuration><system><host-name>x</host-name></system>"
+    "</configuration></config></edit-config>",
+    "<copy-config><target><candidate/></target><source><running/></source></copy-config>",
+    "<delete-config><target><candidate/></target></delete-config>",
+    "<discard-changes/>",
+    "<validate><source><candidate/></source></validate>",
+    "<lock><target><candidate/></target></lock>",
+    "<unlock><target><candidate/></target></unlock>",
+    "<commit/>",
+    "<commit><confirmed/><confirm-timeout>60</confirm-timeout></commit>",
+    "<cancel-commit/>",
+    "<lock-configuration/>",
+    "<unlock-configuration/>",
+    "<open-configuration><private/></open-configuration>",
+    "<close-configuration/>",
+    '<load-configuration action="set" format="text"><configuration-set>set system host-name x'
+    "</configuration-set></load-configuration>",
+    '<load-configuration rollback="1"/>',
+    '<load-configuration rescue="rescue"/>',
+    "<commit-configuration/>",
+    "<commit-configuration><check/></commit-configuration>",
+    "<request-save-rescue-configuration/>",
+    "<request-delete-rescue-configuration/>",
+    "<kill-session><session-id>1</session-id></kill-session>",
+]
+
+
+@pytest.mark.parametrize("user", ["peek", "oper"])
+def test_read_only_and_operator_get_permission_denied_on_every_configuration_change(device, user):
+    add_users_and_commit(device)
+    (before,) = rpcs(device, "<get-commit-information/>")
+    replies = rpcs(device, *CONFIG_CHANGING, user=user, password=f"{user}-pw")
+    for body, reply in zip(CONFIG_CHANGING, replies, strict=True):
+        errors = reply.findall(f".//{NC}rpc-error")
+        assert [e.findtext(NC + "error-message") for e in errors] == ["permission denied"], (body, etree.tostring(reply))
+        assert errors[0].findtext(f"{NC}error-info/{NC}bad-element") == etree.fromstring(body).tag
+    (after,) = rpcs(device, "<get-commit-information/>")
+    assert etree.tostring(after[0]) == etree.tostring(before[0]), "nothing was committed"
+    (show,) = rpcs(device, '<command format="text">show system commit</command>', user=user, password=f"{user}-pw")
+    assert show.find(NC + "output") is not None, "reading is allowed"
+
+
+def test_users_without_the_secret_permission_see_secret_data_placeholders(device):
+    add_users_and_commit(device, 'set security ike policy ike_policy pre-shared-key ascii-text "changed-secret-9"',
+                         "set interfaces lo0 description peek-visible")
     bodies = [
         "<get-configuration/>",
         '<get-configuration format="text"/>',
@@ -384,3 +434,21 @@ def test_a_whole_configuration_file_wrapped_again_by_ncclient_loads(device):
     )
     assert load.find(f"{NC}load-configuration-results/{NC}ok") is not None
     assert "description doubled;" in diff.findtext(f".//{NC}configuration-output")
+
+
+def test_fifty_rollbacks_and_rollback_49(device):
+    bodies = []
+    for i in range(52):
+        bodies += [f'<load-configuration action="set" format="text"><configuration-set>set interfaces lo0 description '
+                   f"r{i}</configuration-set></load-configuration>", f"<commit-configuration><log>r{i}</log>"
+                   "</commit-configuration>"]
+    replies = rpcs(device, *bodies, "<get-commit-information/>", '<load-configuration rollback="49"/>',
+                   '<get-configuration compare="rollback" rollback="0" format="text"/>', '<load-configuration rollback="50"/>',
+                   "<discard-changes/>")
+    history, rb49, diff, rb50, _ = replies[-5:]
+    entries = history.findall(f"{NC}commit-information/{NC}commit-history")
+    assert [e.findtext(NC + "sequence-number") for e in entries] == [str(n) for n in range(50)]
+    assert entries[49].findtext(NC + "log") == "r2"
+    assert rb49.find(f"{NC}load-configuration-results/{NC}ok") is not None
+    assert "+   description r2;" in diff.findtext(f".//{NC}configuration-output")
+    assert rb50.findtext(f".//{NC}rpc-error/{NC}error-message") == "rollback 50 does not exist"

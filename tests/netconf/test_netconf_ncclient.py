@@ -40,6 +40,11 @@ def test_get_config_subtree_and_xpath_filters(device):
         assert data.findtext(".//{*}gateway/{*}name") == "ike_gw"
         assert data.findtext(".//{*}gateway/{*}address") == "16.1.1.2"
         assert data.find(".//{*}interfaces") is None
+        # nested selections are not repeated, list entries keep their key
+        routes = m.get_config(source="running", filter=("xpath", "/configuration/routing-options//*")).data_ele
+        shape = [(etree.QName(e).localname, (e.text or "").strip()) for e in routes.find("{*}configuration").iter()]
+        assert shape == [("configuration", ""), ("routing-options", ""), ("static", ""), ("route", ""),
+                         ("name", "2.2.2.0/24"), ("next-hop", "st0.1")]
 
 
 def test_edit_config_operations_validate_and_commit(device):
@@ -53,9 +58,9 @@ def test_edit_config_operations_validate_and_commit(device):
         with pytest.raises(RPCError) as info:
             m.edit_config(target="candidate", config="""<config xmlns:nc="urn:ietf:params:xml:ns:netconf:base:1.0">
                 <configuration><system><host-name nc:operation="create">x</host-name></system></configuration></config>""")
-        assert info.value.tag in ("data-exists", "operation-failed", "invalid-value")
+        assert info.value.tag == "data-exists" and host_name(m, "candidate") == "edited"
         # delete of something absent: data-missing error; remove of something absent: fine
-        with pytest.raises(RPCError):
+        with pytest.raises(RPCError, match="statement not found"):
             m.edit_config(target="candidate", config="""<config xmlns:nc="urn:ietf:params:xml:ns:netconf:base:1.0">
                 <configuration><interfaces><interface nc:operation="delete"><name>xe-9/9/9</name></interface>
                 </interfaces></configuration></config>""")
@@ -145,10 +150,16 @@ def test_discard_copy_config_delete_config_and_get_schema(device):
             m.delete_config(target="running")
         schemas = m.get(filter=("subtree", '<netconf-state xmlns="urn:ietf:params:xml:ns:yang:ietf-netconf-monitoring">'
                                            "<schemas/></netconf-state>")).data_ele
-        names = [e.text for e in schemas.iter("{*}identifier")]
-        assert names, "netconf-monitoring lists the YANG modules"
-        text = m.get_schema(names[0]).xml
-        assert "module " + names[0] in text
+        listed = {e.findtext("{*}identifier"): e.findtext("{*}version") for e in schemas.iter("{*}schema")}
+        from ndnc_support import REPO
+
+        on_disk = {p.stem: p.read_text() for p in (REPO / "yang").glob("*.yang")}
+        assert set(listed) == set(on_disk), "netconf-monitoring lists every module of yang/"
+        for name, revision in listed.items():  # get-schema of each returns the module's own text
+            reply = m.get_schema(name, revision)
+            assert reply.data.strip() == on_disk[name].strip()
+        with pytest.raises(RPCError):
+            m.get_schema("ietf-interfaces")
         assert running is not None
 
 
@@ -245,3 +256,23 @@ def test_error_options(device):
             assert lo0.findtext(".//{*}description") == "kept" and lo0.find(".//{*}mtu") is None
         finally:
             m.discard_changes()
+
+
+def test_persistent_confirmed_commit_outlives_its_session_and_is_confirmed_by_persist_id(device):
+    a = connect(device)
+    a.edit_config(target="candidate", config="<config><configuration><system><host-name>persisted</host-name>"
+                                             "</system></configuration></config>")
+    a.commit(confirmed=True, timeout="60", persist="keep-me")
+    a.close_session()  # a persistent confirmed commit survives the end of its session
+    with connect(device) as b:
+        assert host_name(b) == "persisted"
+        with pytest.raises(RPCError):
+            b.commit(persist_id="wrong-token")
+        b.commit(persist_id="keep-me")  # confirms it
+        time.sleep(0.2)
+        assert host_name(b) == "persisted"
+        with pytest.raises(RPCError):
+            b.cancel_commit(persist_id="keep-me")  # nothing pending any more
+        b.edit_config(target="candidate", config="<config><configuration><system><host-name>peer1</host-name>"
+                                                 "</system></configuration></config>")
+        b.commit()

@@ -146,6 +146,10 @@ def test_load_actions_errors_confirmed_commit_and_rescue(device):
             cu.load("interfaces { lo0 { description replaced; } }", format="text", merge=False)  # load replace
             assert "description replaced" in cu.diff()
             cu.rollback(0)
+            cu.load('{"configuration": {"interfaces": {"interface": [{"name": "lo0", "description": "from-json"}]}}}',
+                    format="json")
+            assert "+   description from-json;" in cu.diff()
+            cu.rollback(0)
             whole = dev.rpc.get_config(options={"format": "text"}).text
             cu.load(whole.replace("host-name peer1;", "host-name pyez-override;"), format="text", overwrite=True)
             assert cu.diff().strip().splitlines()[1:] == ["-   host-name peer1;", "+   host-name pyez-override;"]

@@ -162,11 +162,13 @@ def test_100_mb_message_is_refused_without_memory_blowup(device):
             closed = True
         rest = await asyncio.wait_for(client.reader.read(), 20)
         client.close()
-        return sent, closed or True, rest
+        return sent, closed, rest
 
-    sent, _, rest = run(go())
+    sent, closed, rest = run(go())
     assert b"rpc-error" in rest and b"message too large" in rest
-    assert rss_kb() - before < 300 * 1024, "the server must not buffer the whole message"
+    # refused at the 64 MB bound: the session ends before the client could send all 100 MB
+    assert closed and sent < 100 * 1024 * 1024
+    assert rss_kb() - before < 300 * 1024
     assert_alive(device.port)
 
 
@@ -293,3 +295,31 @@ def test_junos_exec_fallback_works_and_other_channels_are_refused(device):
     reply, refused = run(go())
     assert reply.find(f"{NC}software-information/{NC}host-name").text == "peer1"
     assert len(refused) == 2
+
+
+def test_runaway_xpath_filter_is_stopped_and_other_sessions_go_on(device):
+    costly = "//*[count(//*[count(//*[count(//*[count(//*) = 9])=0]) = 9])=9]"  # fifth power of the size
+
+    async def go():
+        slow = await RawNetconf.open(device.port)
+        other = await RawNetconf.open(device.port)
+        slow.writer.write(b'<rpc message-id="x"><get-config><source><running/></source><filter type="xpath" select="'
+                          + costly.encode() + b'"/></get-config></rpc>' + EOM)
+        await asyncio.sleep(0.2)
+        order = []
+
+        async def read(client, name, send=None):
+            reply = parse(await client.rpc(send, name) if send else await client.read_eom(timeout=60))
+            order.append(name)
+            return reply
+
+        refused, answered = await asyncio.gather(read(slow, "xpath"), read(other, "other", "<get-software-information/>"))
+        slow.close()
+        other.close()
+        return refused, answered, order
+
+    refused, answered, order = run(go())
+    assert "too expensive" in refused.findtext(f"{NC}rpc-error/{NC}error-message")
+    assert answered.find(f"{NC}software-information") is not None
+    assert order == ["other", "xpath"], "the event loop kept serving while the expression ran"
+    assert_alive(device.port)

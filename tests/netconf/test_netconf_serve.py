@@ -142,3 +142,30 @@ def test_hostname_and_model_options(tmp_path):
     assert version.findtext(f"{NC}software-information/{NC}host-name") == "edge9"
     assert version.findtext(f"{NC}software-information/{NC}product-model") == "mx480"
     assert inventory.findtext(f"{NC}chassis-inventory/{NC}chassis/{NC}description") == "MX480"
+
+
+@pytest.mark.slow
+def test_busy_port_busy_state_dir_and_bad_config_are_one_clear_line(tmp_path):
+    import subprocess
+    import sys
+
+    from ndnc_support import REPO
+
+    bad = tmp_path / "bad.set"
+    bad.write_text("set security ipsec vpn v bind-interface st0.3\n")
+    (tmp_path / "first").mkdir()
+    dev = start_device(tmp_path / "first")
+    try:
+        cases = {
+            "busy port": ["--port", str(dev.port), "--state-dir", str(tmp_path / "other")],
+            "busy state": ["--port", "0", "--state-dir", str(dev.state_dir)],
+            "bad config": ["--port", "0", "--state-dir", str(tmp_path / "third"), "--config", str(bad)],
+        }
+        for name, args in cases.items():
+            proc = subprocess.run([sys.executable, "-m", "netconf_device", "serve", "--no-engines", *args], cwd=REPO,
+                                  capture_output=True, text=True, timeout=60)
+            assert proc.returncode == 1, name
+            assert "Traceback" not in proc.stderr and proc.stderr.startswith("netconf-device serve: "), proc.stderr
+        assert dev.proc.poll() is None
+    finally:
+        dev.stop()
