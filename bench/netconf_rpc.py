@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -204,6 +205,7 @@ async def main(args: argparse.Namespace) -> int:
         for proc in (device, echo):
             proc.terminate()
             proc.wait(10)
+        shutil.rmtree(state, ignore_errors=True)
     p50, p99 = statistics.median(dev), _pct(dev, 0.99)
     r50, r99 = statistics.median(ref), _pct(ref, 0.99)
     print(f"start until listening: device {t_device * 1000:.0f} ms, reference echo server {t_echo * 1000:.0f} ms")
