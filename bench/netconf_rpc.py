@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -151,27 +152,42 @@ async def concurrent(port: int, sessions: int, per_session: int, expect: bytes =
     return done, errors, time.perf_counter() - t0
 
 
-async def load_commit(port: int, vpns: int) -> tuple[float, float, int]:
+def _process_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) the process has used so far (Linux /proc), None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+async def load_commit(port: int, vpns: int, pid: int) -> tuple[float, float, int, tuple]:
+    """Wall seconds of the load and the commit, errors, and the server's CPU seconds for each (the wall time
+    on a shared machine includes waiting for a core; the CPU time is the device's own work)."""
     from netconf_device.config.generate import vpn_config
 
     text = vpn_config(vpns).encode()
     client = await Client.open(port)
     errors = 0
     await client.call(b"<lock-configuration/>")
+    c0 = _process_cpu(pid)
     t0 = time.perf_counter()
     reply = await client.call(b'<load-configuration action="set" format="text"><configuration-set>%s'
                               b"</configuration-set></load-configuration>" % text)
     t_load = time.perf_counter() - t0
+    c1 = _process_cpu(pid)
     errors += b"rpc-error" in reply
     t1 = time.perf_counter()
     reply = await client.call(b"<commit-configuration><log>bench</log></commit-configuration>")
     t_commit = time.perf_counter() - t1
+    c2 = _process_cpu(pid)
     errors += b"<commit-success/>" not in reply
     if errors:
         print(reply[:2000].decode(errors="replace"), file=sys.stderr)
     await client.call(b"<unlock-configuration/>")
     client.close()
-    return t_load, t_commit, errors
+    cpu = (c1 - c0, c2 - c1) if None not in (c0, c1, c2) else (None, None)
+    return t_load, t_commit, errors, cpu
 
 
 async def main(args: argparse.Namespace) -> int:
@@ -184,11 +200,12 @@ async def main(args: argparse.Namespace) -> int:
         dev = await latency(dport, args.rpcs)
         done, c_errors, elapsed = await concurrent(dport, args.sessions, args.per_session)
         rdone, _, relapsed = await concurrent(eport, args.sessions, args.per_session, b"<get-software-information/>")
-        t_load, t_commit, l_errors = await load_commit(dport, args.vpns)
+        t_load, t_commit, l_errors, server_cpu = await load_commit(dport, args.vpns, device.pid)
     finally:
         for proc in (device, echo):
             proc.terminate()
             proc.wait(10)
+        shutil.rmtree(state, ignore_errors=True)
     p50, p99 = statistics.median(dev), _pct(dev, 0.99)
     r50, r99 = statistics.median(ref), _pct(ref, 0.99)
     print(f"start until listening: device {t_device * 1000:.0f} ms, reference echo server {t_echo * 1000:.0f} ms")
@@ -198,7 +215,9 @@ async def main(args: argparse.Namespace) -> int:
     print(f"{args.sessions} concurrent sessions x {args.per_session} RPCs: {done} ok, {c_errors} errors, "
           f"{done / elapsed:.0f} RPC/s (reference echo {rdone / relapsed:.0f} msg/s, "
           f"ratio {(done / elapsed) / (rdone / relapsed):.2f})")
-    print(f"{args.vpns}-VPN configuration: load {t_load * 1000:.0f} ms, commit {t_commit * 1000:.0f} ms, "
+    cpu_note = "" if server_cpu[0] is None else (
+        f" (device CPU: load {server_cpu[0] * 1000:.0f} ms, commit {server_cpu[1] * 1000:.0f} ms)")
+    print(f"{args.vpns}-VPN configuration: load {t_load * 1000:.0f} ms, commit {t_commit * 1000:.0f} ms{cpu_note}, "
           f"{l_errors} errors")
     errors = c_errors + l_errors
     print(f"netconf_rpc: p50_ms={p50:.3f} p99_ms={p99:.3f} sessions={args.sessions} errors={errors}")

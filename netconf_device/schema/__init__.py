@@ -62,6 +62,13 @@ for load errors, ``rule`` (which YANG statement or named rule raised it), and ``
 
 Benchmarks that time libyang alone: ``validate.instance_document(schema, tree)`` -> (XML, context) and
 ``validate.parse_and_validate(context, xml)``.
+
+Cost model (docs/benchmarks.md, "Configuration engine"): the validator remembers the last instance document
+libyang found valid, and ``validate`` of the very same document again (commit check then commit) does not
+run libyang; a ``set`` load into an empty configuration validates the whole result, so the commit that
+follows does not run libyang either. Any other document is validated. ``schema.validator.forget()`` drops
+the remembered document (benchmarks). Loads and validation run with Python's cyclic garbage collector
+paused (``gcpause.collector_paused``), restored afterwards.
 """
 
 from __future__ import annotations

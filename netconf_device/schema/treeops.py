@@ -309,6 +309,7 @@ class Workspace:
                 for comment in comments_before(el):
                     parent.remove(comment)
                 _remove_keep_tail(el)
+                fresh.pop(parent, None)  # it lost a child: its emptiness must be looked at
                 el, node = parent, node.parent
         self._index.clear()
         self._containers.clear()

@@ -67,6 +67,15 @@ SCRIPTS = {
         "set routing-options static route 10.0.0.0/8 next-hop st0.2\n"
         "set routing-options static route 10.1.0.0/16 next-hop st0.2\n"
     ),
+    "empty containers": (
+        "set security ike\n"
+        "set system host-name a\n"
+        "delete system host-name\n"
+        "set interfaces st0 unit 1 family inet mtu 1400\n"
+        "delete interfaces st0 unit 1 family inet mtu\n"
+        "set services service-set s1 next-hop-service inside-service-interface si-0/0/0.0\n"
+        "delete services service-set s1 next-hop-service\n"
+    ),
     "edit, up, top": (
         "edit security ike gateway g1\n"
         "set address 10.0.0.1\n"
@@ -121,14 +130,27 @@ def _decoded(outcome):
     return etree.tostring(tree, method="c14n"), outcome[1]
 
 
+class _Forgetful(dict):
+    """A workspace's knowledge of child tags that never knows anything."""
+
+    def __setitem__(self, key, value) -> None:
+        pass
+
+
 @pytest.mark.parametrize("name", list(SCRIPTS))
-def test_known_child_tags_give_what_asking_lxml_gives(schema, name, monkeypatch):
+@pytest.mark.parametrize("into", ["empty", "configured"])
+def test_known_child_tags_give_what_asking_lxml_gives(schema, name, into, monkeypatch):
     """A workspace answers "has this new statement got that child?" from what it created; asking lxml
     every time (the knowledge switched off) must give the same configurations and errors."""
-    base = schema.parse(vpn_set_config(5), "set")
+    base = schema.empty() if into == "empty" else schema.parse(vpn_set_config(5), "set")
     with_knowledge = _decoded(_outcome(schema, base, SCRIPTS[name]))
-    monkeypatch.setattr(Workspace, "_absent", lambda self, parent, tag: False)
-    monkeypatch.setattr(Workspace, "_clear_conflicts_if_any", lambda self, parent, node: self.clear_conflicts(parent, node))
+    real_init = Workspace.__init__
+
+    def forgetful(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        self._fresh = _Forgetful()
+
+    monkeypatch.setattr(Workspace, "__init__", forgetful)
     assert _decoded(_outcome(schema, base, SCRIPTS[name])) == with_knowledge
 
 
