@@ -156,6 +156,28 @@ class FastTables:
         #: Packets completed by the fast loops (encrypted + decrypted and forwarded), for tests and tuning.
         self.packets = 0
 
+    # ------------------------------------------------------------------ deferred counters (C only)
+    def flush(self) -> None:
+        """Write what the C loops deferred (per-SA ESP and st0 counters, ``last_used``) into the Python
+        objects. ``Datapath`` calls it before it reads or clears counters, reports activity or changes
+        the configuration; an ``Encap``/``Decap`` that is dropped flushes itself."""
+        if not self._native:
+            return
+        for fast in self._outs.values():
+            fast.native.flush()
+        for table in (self.inbound, self.inbound_udp):
+            for fast in table.values():
+                fast.native.flush()
+
+    def flush_pair(self, pair) -> None:
+        """``flush`` for one SA pair (before its state is read or carried over)."""
+        if not self._native:
+            return
+        key = pair.inbound.spi.to_bytes(4, "big")
+        for fast in (self._outs.get(id(pair)), self.inbound.get(key), self.inbound_udp.get(key)):
+            if fast is not None and fast.pair is pair:
+                fast.native.flush()
+
     def rebuild(self, dp: Datapath) -> None:
         self.ingress = {name: port for name, port in dp.interfaces.ingress.items() if not port.disabled}
         self.own4 = frozenset(address for address in dp.interfaces.own if len(address) == 4)
