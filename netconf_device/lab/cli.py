@@ -82,13 +82,17 @@ def _state_dir_for(lab_arg: str | None, state_dir: str | None) -> Path:
     if len(running) == 1:
         return running[0]
     if not running:
-        raise _Usage(f"no lab is up here (nothing in ./{STATE_ROOT}); start one: netconf-device lab up labs/mx304-p2p")
+        raise _NoLab(f"no lab is up here (nothing in ./{STATE_ROOT}); start one: netconf-device lab up labs/mx304-p2p")
     names = ", ".join(p.name for p in running)
     raise _Usage(f"several labs are up here ({names}); name one, e.g. `netconf-device lab status {running[0].name}`")
 
 
 class _Usage(Exception):
     pass
+
+
+class _NoLab(_Usage):
+    """Nothing is up under ./.lab-state (`lab status` answers 3, as for a named lab that is not up)."""
 
 
 def _fail(message: str, code: int = 1) -> int:
@@ -121,8 +125,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     except TunnelsNotUp as exc:
         print(str(exc), file=sys.stderr)
         _print_logins(lab.status(tunnels=False))
-        print(f"\nThe lab is still running: `netconf-device lab status {lab.name}` to look again, "
-              f"`netconf-device lab down {lab.name}` to stop it.", file=sys.stderr)
+        print(f"\nThe lab is still running: `netconf-device lab status {lab.name}{_where(args)}` to look again, "
+              f"`netconf-device lab down {lab.name}{_where(args)}` to stop it.", file=sys.stderr)
         return 1
     except LabError as exc:
         return _fail(str(exc))
@@ -142,9 +146,14 @@ def cmd_up(args: argparse.Namespace) -> int:
         other = next((h for h in status.hosts if h.name != first.name), None)
         if other is not None:
             target = other.addresses[0].split("/")[0]
-            _say(f"\nTry: netconf-device lab ping {first.name} {target}")
-    _say(f"Stop: netconf-device lab down {lab.name}")
+            _say(f"\nTry: netconf-device lab ping {first.name} {target}{_where(args)}")
+    _say(f"Stop: netconf-device lab down {lab.name}{_where(args)}")
     return 0
+
+
+def _where(args: argparse.Namespace) -> str:
+    """The option later commands need to find a lab started with --state-dir."""
+    return f" --state-dir {args.state_dir}" if args.state_dir else ""
 
 
 def _short(path: Path) -> str:
@@ -184,7 +193,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         state_dir = _state_dir_for(args.lab, args.state_dir)
         lab = Lab.attach(state_dir)
     except _Usage as exc:
-        return _fail(str(exc))
+        return _fail(str(exc), 3 if isinstance(exc, _NoLab) else 1)
     except LabError:
         return _fail(f"lab {args.lab or state_dir.name} is not up (no state in {_short(state_dir)})", 3)
     status = lab.status()

@@ -114,10 +114,22 @@ class Engines:
         if problems:
             raise ValueError("; ".join(problems))
         diff = diff_intent(old, new)
+        self.datapath.apply(diff)
+        try:
+            self.iked.apply(diff)
+        except Exception:
+            # The commit fails (the datastore keeps the old configuration), so the engines must not keep
+            # half of the new one: the PFE, and as far as it got the IKE daemon, go back to ``old``.
+            log.exception("the IKE daemon could not apply the configuration; both engines go back")
+            undo = diff_intent(new, old)
+            self.datapath.apply(undo)
+            try:
+                self.iked.apply(undo)
+            except Exception:  # noqa: BLE001 - the original error is the one to report
+                log.exception("the IKE daemon could not go back to the previous configuration either")
+            raise
         if new.system.host_name != self.name:
             self._rename(new.system.host_name)
-        self.datapath.apply(diff)
-        self.iked.apply(diff)
         self.intent = new
         now = time.time()
         self.route_since = {key: self.route_since.get(key, now)

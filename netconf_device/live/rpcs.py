@@ -24,6 +24,7 @@ from netconf_device.rpc.registry import rpc
 from netconf_device.rpc.render import generic_text, text_renderer
 from netconf_device.show import from_contracts, queries, replies
 from netconf_device.show.text import TEXT_RENDERERS, is_pic_detail
+from netconf_device.show.views import IpsecStatisticsView
 from netconf_device.show.xmlutil import sub, top_element
 
 
@@ -33,6 +34,15 @@ def _engines(ctx: RpcContext):
         raise RpcError("the IKE daemon and the PFE are not running on this device", tag="operation-failed",
                        error_type="application")
     return engines
+
+
+def _known_arguments(req: etree._Element, known: set[str]) -> None:
+    """An argument the RPC does not take is a syntax error, as on Junos (never silently ignored)."""
+    for element in req:
+        if isinstance(element.tag, str) and etree.QName(element).localname not in known:
+            name = etree.QName(element).localname
+            raise RpcError(f"syntax error: unexpected argument '{name}'", tag="unknown-element",
+                           error_type="application", bad_element=name)
 
 
 def _argument_error(error: queries.ShowArgumentError) -> RpcError:
@@ -95,9 +105,12 @@ def get_security_associations_information(ctx: RpcContext, req: etree._Element) 
 def get_ipsec_statistics_information(ctx: RpcContext, req: etree._Element) -> etree._Element:
     """show security ipsec statistics"""
     engines = _engines(ctx)
-    total, per_tunnel = views.statistics_views(engines)
     try:
-        return replies.ipsec_statistics_reply(req, total, per_tunnel)
+        index = queries.parse_ipsec_statistics_query(req).index
+        if index is None:
+            return replies.ipsec_statistics_reply(req, views.global_statistics_view(engines), {})
+        one = views.tunnel_statistics_view(engines, index)
+        return replies.ipsec_statistics_reply(req, IpsecStatisticsView(), {} if one is None else {index: one})
     except queries.ShowArgumentError as exc:
         raise _argument_error(exc) from None
 
@@ -130,6 +143,7 @@ def clear_ipsec_security_association(ctx: RpcContext, req: etree._Element) -> li
 def get_inactive_tunnels(ctx: RpcContext, req: etree._Element) -> etree._Element:
     """show security ipsec inactive-tunnels: configured VPNs without SAs, and why."""
     engines = _engines(ctx)
+    _known_arguments(req, {"brief", "detail", "family", "fpc", "pic", "kmd-instance", "node-local"})
     detail = req.find("detail") is not None
     top = top_element("ipsec-unestablished-tunnel-information", style="detail" if detail else "brief")
     inactive = [vpn for vpn in sorted(engines.intent.ipsec_vpns.values(), key=lambda v: v.tunnel_index)
@@ -202,12 +216,8 @@ def get_pic_detail(ctx: RpcContext, req: etree._Element) -> etree._Element:
 def get_route_information(ctx: RpcContext, req: etree._Element) -> etree._Element:
     """show route"""
     engines = _engines(ctx)
-    known = {"destination", "table", "protocol", "terse", "detail", "extensive", "brief", "active-path", "all"}
-    for element in req:
-        if isinstance(element.tag, str) and etree.QName(element).localname not in known:
-            name = etree.QName(element).localname
-            raise RpcError(f"syntax error: unexpected argument '{name}'", tag="unknown-element",
-                           error_type="application", bad_element=name)
+    _known_arguments(req, {"destination", "table", "protocol", "terse", "detail", "extensive", "brief",
+                           "active-path", "all"})
     try:
         return build_route_information(
             engines.datapath.routes, since=engines.route_since, destination=child_text(req, "destination"),

@@ -97,7 +97,7 @@ def ike_sa_views(engines: Engines, *, brief: bool = False, index: int | None = N
 
 def active_peer_views(engines: Engines) -> list[IkeActivePeerView]:
     intent = engines.intent
-    tunnels_of: dict[str, list[int]] = {}  # gateway -> its VPNs' tunnel indexes (one pass, not one per peer)
+    tunnels_of: dict[str, list[int]] = {}  # gateway -> tunnel indexes, once (not once per peer: 2000 x 2000)
     for vpn in intent.ipsec_vpns.values():
         if vpn.gateway is not None:
             tunnels_of.setdefault(vpn.gateway.name, []).append(vpn.tunnel_index)
@@ -139,9 +139,10 @@ def ipsec_tunnel_views(engines: Engines, *, only_index: int | None = None,
     ike_ports = {sa.index: sa.remote_port for sa in iked.engine.sas.values()}  # no full snapshot needed
     soft = iked.child_soft_lifetimes(only_index) if detail else {}
     views = []
-    for vpn in sorted(engines.intent.ipsec_vpns.values(), key=lambda v: v.tunnel_index):
-        if only_index is not None and vpn.tunnel_index != only_index:
-            continue
+    vpns = engines.intent.ipsec_vpns.values()
+    if only_index is not None:  # `index N`: that VPN only, not a sort of all 2000
+        vpns = [vpn for vpn in vpns if vpn.tunnel_index == only_index]
+    for vpn in sorted(vpns, key=lambda v: v.tunnel_index):
         children = sorted((pair.child for pair in datapath.sad.outbound_pairs(vpn.tunnel_index)
                            if not engines.is_retiring(pair.inbound.spi)), key=lambda c: c.created_at)
         if not children and not detail:
@@ -168,10 +169,15 @@ def ipsec_tunnel_views(engines: Engines, *, only_index: int | None = None,
     return views
 
 
-def statistics_views(engines: Engines) -> tuple[IpsecStatisticsView, dict[int, IpsecStatisticsView]]:
-    """Global counters and those of every tunnel index the PFE counts."""
-    datapath = engines.datapath
-    total = IpsecStatisticsView(**statistics_view_kwargs(datapath.ipsec_statistics()))
-    per_tunnel = {index: IpsecStatisticsView(**statistics_view_kwargs(values))
-                  for index, values in datapath.ipsec_statistics_by_tunnel().items()}
-    return total, per_tunnel
+def global_statistics_view(engines: Engines) -> IpsecStatisticsView:
+    """`show security ipsec statistics`: every tunnel's counters, removed tunnels' and unattributed errors."""
+    return IpsecStatisticsView(**statistics_view_kwargs(engines.datapath.ipsec_statistics()))
+
+
+def tunnel_statistics_view(engines: Engines, tunnel_index: int) -> IpsecStatisticsView | None:
+    """`show security ipsec statistics index N` (one tunnel's counters, not every tunnel's); None: unknown."""
+    try:
+        values = engines.datapath.ipsec_statistics(tunnel_index)
+    except KeyError:
+        return None
+    return IpsecStatisticsView(**statistics_view_kwargs(values))

@@ -13,6 +13,7 @@ Everything else here is DERIVED from those patterns (marked per entry).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 
 # ------------------------------------------------------------------------------------------------ IKE
@@ -148,6 +149,7 @@ def ipsec_detail_integrity_name(keyword: str | None) -> str:
     return _IPSEC_DETAIL_HMAC.get(keyword, keyword)
 
 
+@functools.lru_cache(maxsize=4096)  # a few distinct selectors, asked for twice per tunnel and listing
 def proxy_identity(
     network: ipaddress.IPv4Network | ipaddress.IPv6Network | str, protocol: str = "any", port: int = 0
 ) -> str:

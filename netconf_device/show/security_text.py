@@ -8,7 +8,7 @@ when Junos prints nothing.
 
 from __future__ import annotations
 
-from netconf_device.show.xmlutil import Element, child, children, style_of, text_of
+from netconf_device.show.xmlutil import Element, child, children, style_of, text_of, texts
 
 
 def _join(lines: list[str]) -> str:
@@ -37,13 +37,14 @@ def render_ike_security_associations(top: Element) -> str:
         return ""
     lines = [IKE_BRIEF_HEADER]
     for entry in entries:
+        row = texts(entry)  # one pass over the row's leaves (listings have thousands of rows)
         # The cookies start at column 15 whatever the index width: an 8-digit index pushes the state one
         # column right and eats into its padding (captured on vSRX 24.4).
-        index_state = f"{text_of(entry, 'ike-sa-index'):<7} {text_of(entry, 'ike-sa-state')}".ljust(14) + " "
+        index_state = f"{row.get('ike-sa-index', ''):<7} {row.get('ike-sa-state', '')}".ljust(14) + " "
         lines.append(
-            f"{index_state}{text_of(entry, 'ike-sa-initiator-cookie'):<16}  "
-            f"{text_of(entry, 'ike-sa-responder-cookie'):<16}  "
-            f"{text_of(entry, 'ike-sa-exchange-type'):<15}{text_of(entry, 'ike-sa-remote-address')}"
+            f"{index_state}{row.get('ike-sa-initiator-cookie', ''):<16}  "
+            f"{row.get('ike-sa-responder-cookie', ''):<16}  "
+            f"{row.get('ike-sa-exchange-type', ''):<15}{row.get('ike-sa-remote-address', '')}"
         )
     return _join(lines)
 
@@ -213,20 +214,21 @@ def render_ipsec_security_associations(top: Element) -> str:
         lines.append(IPSEC_BRIEF_HEADER)
     for block in blocks:
         for sa in children(block, "ipsec-security-associations"):
+            row = texts(sa)  # one pass over the row's leaves (listings have thousands of rows)
             # Data lines are single-space separated in every 2x-release capture.
             lines.append(
                 "  "
                 + " ".join(
                     (
-                        text_of(sa, "sa-direction") + text_of(sa, "sa-tunnel-index"),
-                        f"{text_of(sa, 'sa-protocol')}:{text_of(sa, 'sa-esp-encryption-algorithm')}/"
-                        f"{text_of(sa, 'sa-hmac-algorithm')}",
-                        text_of(sa, "sa-spi"),
-                        f"{text_of(sa, 'sa-hard-lifetime')}/ {text_of(sa, 'sa-lifesize-remaining')}",
-                        text_of(sa, "sa-vpn-monitoring-state"),
-                        text_of(sa, "sa-virtual-system"),
-                        text_of(sa, "sa-port"),
-                        text_of(sa, "sa-remote-gateway"),
+                        row.get("sa-direction", "") + row.get("sa-tunnel-index", ""),
+                        f"{row.get('sa-protocol', '')}:{row.get('sa-esp-encryption-algorithm', '')}/"
+                        f"{row.get('sa-hmac-algorithm', '')}",
+                        row.get("sa-spi", ""),
+                        f"{row.get('sa-hard-lifetime', '')}/ {row.get('sa-lifesize-remaining', '')}",
+                        row.get("sa-vpn-monitoring-state", ""),
+                        row.get("sa-virtual-system", ""),
+                        row.get("sa-port", ""),
+                        row.get("sa-remote-gateway", ""),
                     )
                 )
             )

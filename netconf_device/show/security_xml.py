@@ -20,7 +20,7 @@ from netconf_device.show.views import (
     IpsecStatisticsView,
     IpsecTunnelView,
 )
-from netconf_device.show.xmlutil import Element, sub, top_element
+from netconf_device.show.xmlutil import Element, LeafRow, sub, top_element
 
 Level = Literal["brief", "detail"]
 Family = Literal["inet", "inet6"]
@@ -97,14 +97,14 @@ def build_ike_security_associations(
     return top
 
 
+_IKE_BRIEF_ROW = LeafRow("ike-security-associations", (
+    "ike-sa-remote-address", "ike-sa-index", "ike-sa-state", "ike-sa-initiator-cookie", "ike-sa-responder-cookie",
+    "ike-sa-exchange-type"))
+
+
 def _ike_sa_brief(parent: Element, sa: IkeSaView) -> None:
-    entry = sub(parent, "ike-security-associations")
-    sub(entry, "ike-sa-remote-address", sa.remote_address)
-    sub(entry, "ike-sa-index", sa.index)
-    sub(entry, "ike-sa-state", sa.state)
-    sub(entry, "ike-sa-initiator-cookie", names.cookie_hex(sa.initiator_spi))
-    sub(entry, "ike-sa-responder-cookie", names.cookie_hex(sa.responder_spi))
-    sub(entry, "ike-sa-exchange-type", sa.exchange_type)
+    _IKE_BRIEF_ROW.add(parent, (sa.remote_address, sa.index, sa.state, names.cookie_hex(sa.initiator_spi),
+                                names.cookie_hex(sa.responder_spi), sa.exchange_type))
 
 
 def _ike_sa_detail(parent: Element, sa: IkeSaView) -> None:
@@ -299,22 +299,29 @@ def _brief_hard_lifetime(pair: IpsecSaPair) -> str:
     return "unlim" if seconds is None else str(max(0, seconds))  # DERIVED: manual SA without lifetime
 
 
+_IPSEC_BRIEF_ROW = LeafRow("ipsec-security-associations", (
+    "sa-direction", "sa-tunnel-index", "sa-spi", "sa-aux-spi", "sa-remote-gateway", "sa-port",
+    "sa-vpn-monitoring-state", "sa-protocol", "sa-esp-encryption-algorithm", "sa-hmac-algorithm", "sa-hard-lifetime",
+    "sa-lifesize-remaining", "sa-virtual-system"))
+
+
 def _ipsec_sa_brief(block: Element, tunnel: IpsecTunnelView, pair: IpsecSaPair, direction: str) -> None:
-    sa = sub(block, "ipsec-security-associations")
-    sub(sa, "sa-direction", "<" if direction == "inbound" else ">")
-    sub(sa, "sa-tunnel-index", tunnel.tunnel_index)
-    sub(sa, "sa-spi", names.spi_hex(_spi(pair, direction)))
-    sub(sa, "sa-aux-spi", pair.aux_spi)
-    sub(sa, "sa-remote-gateway", tunnel.remote_gateway)
-    sub(sa, "sa-port", tunnel.port)
-    sub(sa, "sa-vpn-monitoring-state", _brief_monitoring(tunnel))
-    sub(sa, "sa-protocol", tunnel.protocol)
-    sub(sa, "sa-esp-encryption-algorithm", names.ipsec_brief_encryption_name(tunnel.encryption_algorithm))
-    sub(sa, "sa-hmac-algorithm", names.ipsec_brief_integrity_name(tunnel.authentication_algorithm))
-    sub(sa, "sa-hard-lifetime", _brief_hard_lifetime(pair))
     kilobytes = pair.lifesize_remaining_kilobytes
-    sub(sa, "sa-lifesize-remaining", "unlim" if kilobytes is None else kilobytes)
-    sub(sa, "sa-virtual-system", tunnel.virtual_system)
+    _IPSEC_BRIEF_ROW.add(block, (
+        "<" if direction == "inbound" else ">",
+        tunnel.tunnel_index,
+        names.spi_hex(_spi(pair, direction)),
+        pair.aux_spi,
+        tunnel.remote_gateway,
+        tunnel.port,
+        _brief_monitoring(tunnel),
+        tunnel.protocol,
+        names.ipsec_brief_encryption_name(tunnel.encryption_algorithm),
+        names.ipsec_brief_integrity_name(tunnel.authentication_algorithm),
+        _brief_hard_lifetime(pair),
+        "unlim" if kilobytes is None else kilobytes,
+        tunnel.virtual_system,
+    ))
 
 
 def _ipsec_tunnel_detail(block: Element, tunnel: IpsecTunnelView) -> None:

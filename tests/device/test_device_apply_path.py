@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from device_testlib import Vpn, ipsec_sas, settled, wait_for
+from device_testlib import Vpn, ike_sas, ipsec_sas, peer_config, settled, wait_for
 from lxml import etree
 
 VPNS = [Vpn(1), Vpn(2), Vpn(3)]
@@ -72,3 +72,22 @@ def test_device_commit_rollback_and_confirmed_commit_expiry_share_one_apply_path
         history = m1.command("show system commit", format="xml")
         assert "rollback of commit confirmed" in history.tostring.decode()
         assert ipsec_sas(m1)[500002] == kept  # untouched through all of it
+
+
+def test_device_commit_answers_before_negotiation_finishes(pairs):
+    """The commit returns once the configuration is validated and applied: a VPN towards a peer that never
+    answers is being negotiated (IKE SA DOWN, tunnel inactive) when the commit has already answered, and the
+    established tunnel is untouched."""
+    pair = pairs.start([Vpn(1)])
+    with pair.peer1.connect() as m1:
+        wait_for(lambda: 500001 in ipsec_sas(m1), what="tunnel 1 up")
+        before = ipsec_sas(m1)[500001]
+        # VPN 4 towards 16.1.4.2, an address nobody on the WAN link has: its negotiation cannot finish
+        lines = [line for line in peer_config(1, [Vpn(4)]).splitlines() if line.startswith("set ")]
+        _load(m1, *lines)
+        m1.commit()
+        sas = {sa["ike-sa-remote-address"]: sa["ike-sa-state"] for sa in ike_sas(m1)}
+        assert sas.get("16.1.4.2") == "DOWN", sas  # negotiating: the commit did not wait for it
+        inactive = m1.command("show security ipsec inactive-tunnels", format="xml")
+        assert [t.text for t in inactive.xpath("//sa-tunnel-index")] == ["500004"]
+        assert ipsec_sas(m1)[500001] == before

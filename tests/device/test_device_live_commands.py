@@ -107,6 +107,9 @@ def test_device_live_commands_in_every_format_and_clear_acts_on_the_engines(pair
                     "show route 300.1.1.0/24", "show chassis fpc 0 pic 7"):
             with pytest.raises(RPCError):
                 m.command(bad, format="xml")
+        for rpc in ("get-inactive-tunnels", "get-route-information", "get-security-associations-information"):
+            with pytest.raises(RPCError, match="unexpected argument 'bogus'"):
+                m.rpc(etree.fromstring(f"<{rpc}><bogus/></{rpc}>"))
 
         # clear statistics zeroes, clear ipsec SAs renegotiates, clear ike SAs renegotiates
         m.command("clear security ipsec statistics", format="xml")
@@ -138,3 +141,126 @@ def test_device_reports_one_junos_release():
             if re.search(r"""["'][^"']*\b\d\d\.\dR\d[^"']*["']""", code):
                 hard_coded.append(f"{path.relative_to(REPO)}:{number}: {line.strip()}")
     assert not hard_coded, "Junos release outside show/junos_version.py:\n" + "\n".join(hard_coded)
+
+
+# Every form of the IKE/IPsec commands of the issue: CLI text, the RPC that `| display xml rpc` names, and
+# `| display json`, compared with each other and with the reference shapes.
+VARIANTS = (
+    "show security ike security-associations",
+    "show security ike security-associations brief",
+    "show security ike security-associations detail",
+    "show security ike security-associations index {ike} detail",
+    "show security ike security-associations index {ike}",
+    "show security ike security-associations 16.1.1.2",
+    "show security ike security-associations 16.1.1.2 detail",
+    "show security ike active-peer",
+    "show security ike active-peer detail",
+    "show security ike active-peer 16.1.1.2",
+    "show security ipsec security-associations",
+    "show security ipsec security-associations brief",
+    "show security ipsec security-associations detail",
+    "show security ipsec security-associations index 500001",
+    "show security ipsec security-associations index 500001 brief",
+    "show security ipsec statistics",
+    "show security ipsec statistics index 500001",
+)
+# values that tick between two requests
+_MOVING = ("lifetime", "reauthlifetime", "sa-tunnel-event-time")
+
+
+def _json_to_xml(name: str, node: dict) -> etree._Element:
+    """Junos `| display json` back to XML, written from the convention (every element a list of objects,
+    leaves as {"data": text} or {"data": [null]}, attributes with their junos: prefix)."""
+    element = etree.Element(name)
+    for key, value in node.get("attributes", {}).items():
+        assert key.startswith("junos:"), key  # Junos keeps the prefix of its attributes ("junos:style")
+        element.set(key.replace("junos:", ""), value)
+    if "data" in node:
+        assert set(node) <= {"data", "attributes"}, node
+        data = node["data"]
+        assert data == [None] or isinstance(data, str), data
+        element.text = None if data == [None] else data
+        return element
+    for key, items in node.items():
+        if key == "attributes":
+            continue
+        assert isinstance(items, list) and items and all(isinstance(i, dict) for i in items), (key, items)
+        for item in items:
+            element.append(_json_to_xml(key, item))
+    return element
+
+
+def _comparable(element: etree._Element, *, grouped: bool = False) -> list[tuple[str, str]]:
+    """Names, values and attributes in document order. ``grouped``: siblings of one name together, in the
+    order of their first appearance -- what JSON keeps of interleaved siblings (the tunnel events' time,
+    event, count triples become three arrays, each in order)."""
+    name = _local(element.tag)
+    text = (element.text or "").strip() if len(element) == 0 else ""
+    out = [(name, "" if any(m in name for m in _MOVING) else text)]
+    out += sorted((k.rpartition("}")[2], v) for k, v in element.attrib.items())
+    kids = [c for c in element if isinstance(c.tag, str)]
+    if grouped:
+        first = {}
+        for kid in kids:
+            first.setdefault(_local(kid.tag), len(first))
+        kids.sort(key=lambda kid: first[_local(kid.tag)])
+    for kid in kids:
+        out += _comparable(kid, grouped=grouped)
+    return out
+
+
+def test_device_ike_and_ipsec_commands_agree_as_rpc_text_xml_and_json(pairs):
+    from junos_shapes import validate
+
+    pair = pairs.start([Vpn(1)])
+    with pair.peer1.connect() as m, pair.peer2.connect() as m2:
+        wait_for(lambda: 500001 in ipsec_sas(m) and settled(m, m2, 1), what="tunnel up")
+        ike = m.command("show security ike security-associations", format="xml").xpath("//ike-sa-index")[0].text
+        for template in VARIANTS:
+            text = template.format(ike=ike)
+            xml = m.command(text, format="xml").xpath("/rpc-reply/*")
+            assert len(xml) == 1, text
+            top = xml[0]
+            assert len(top), f"{text}: empty reply"
+            if _local(top.tag) != "ike-active-peers-information":
+                assert validate(top) == [], (text, validate(top))
+            # the RPC the CLI maps to, sent as an RPC, answers the same
+            request = m.command(f"{text} | display xml rpc", format="xml").xpath("/rpc-reply/rpc/*")[0]
+            direct = m.rpc(etree.fromstring(etree.tostring(request))).xpath("/rpc-reply/*")[0]
+            assert _comparable(direct) == _comparable(top), text
+            # | display json: the same tree in Junos' JSON convention
+            doc = _json(m, text)
+            assert list(doc) == [_local(top.tag)] and len(doc[_local(top.tag)]) == 1, text
+            converted = _json_to_xml(_local(top.tag), doc[_local(top.tag)][0])
+            assert _comparable(converted) == _comparable(top, grouped=True), text
+            piped = json.loads(etree.fromstring(m.command(f"{text} | display json", format="text").tostring).text)
+            assert list(piped) == list(doc), text
+            assert output_text(m.command(text, format="text")).strip(), text
+
+        # the filters select: another peer, another tunnel index, another family give empty replies
+        assert not m.command("show security ike active-peer 16.1.9.9", format="xml").xpath(
+            "//ike-sa-remote-address")
+        assert not m.command("show security ipsec security-associations index 500009", format="xml").xpath(
+            "//ipsec-security-associations")
+        assert not m.command("show security ike security-associations family inet6", format="xml").xpath(
+            "//ike-security-associations")
+
+        # clear by peer and by index act on that IKE SA only
+        m.command("clear security ike security-associations 16.1.9.9", format="xml")
+        assert m.command("show security ike security-associations", format="xml").xpath("//ike-sa-index")[0].text \
+            == ike
+        m.command(f"clear security ike security-associations index {ike}", format="xml")
+        wait_for(lambda: ike not in [i.text for i in m.command(
+            "show security ike security-associations", format="xml").xpath("//ike-sa-index")], what="IKE SA cleared")
+        wait_for(lambda: 500001 in ipsec_sas(m), what="the tunnel back")
+        new = m.command("show security ike security-associations", format="xml").xpath("//ike-sa-index")[0].text
+        m.command("clear security ike security-associations 16.1.1.2", format="xml")
+        wait_for(lambda: new not in [i.text for i in m.command(
+            "show security ike security-associations", format="xml").xpath("//ike-sa-index")],
+            what="IKE SA cleared by peer address")
+        # clear every IPsec SA (no index): the tunnel renegotiates with new SPIs
+        wait_for(lambda: 500001 in ipsec_sas(m), what="the tunnel back")
+        before = ipsec_sas(m)[500001]
+        m.command("clear security ipsec security-associations", format="xml")
+        wait_for(lambda: ipsec_sas(m).get(500001) and not set(ipsec_sas(m)[500001]) & set(before),
+                 what="new child SAs after clearing all")

@@ -90,8 +90,70 @@ def test_device_in_process_composition_applies_commits_to_both_engines(tmp_path)
             assert len(reply.findall("physical-interface")) > 50 and calls == [None]
             oper = {i.findtext("name"): i.findtext("oper-status") for i in reply.iter("logical-interface")}
             assert oper["st0.1"] == "down" and oper["et-0/2/10.0"] == "up"
+            # `show security ipsec statistics [index N]` reads the counters it prints, not every tunnel's
+            from netconf_device.live import rpcs
+
+            ctx.login_class = "super-user"
+            engines.datapath.ipsec_statistics_by_tunnel = lambda: calls.append("every tunnel") or {}
+            calls.clear()
+            for request in ("<get-ipsec-statistics-information/>",
+                            "<get-ipsec-statistics-information><show-index-ipsec-statistics>500001"
+                            "</show-index-ipsec-statistics></get-ipsec-statistics-information>"):
+                reply = rpcs.get_ipsec_statistics_information(ctx, etree.fromstring(request))
+                assert reply.findtext("esp-statistics/esp-encrypted-packets") == "0"
+            unknown = rpcs.get_ipsec_statistics_information(ctx, etree.fromstring(
+                "<get-ipsec-statistics-information><show-index-ipsec-statistics>500077"
+                "</show-index-ipsec-statistics></get-ipsec-statistics-information>"))
+            assert len(unknown) == 0 and calls == []
         finally:
             await device.stop()
         assert engines.runner.wires == {}
+
+    asyncio.run(go())
+
+
+def test_device_a_commit_the_ike_daemon_cannot_apply_leaves_both_engines_as_they_were(tmp_path):
+    """An unexpected failure inside the IKE daemon's apply vetoes the commit; the PFE, which had already taken
+    the new configuration, goes back with it, and the next commit works."""
+    import pytest
+
+    async def go():
+        wan, far = free_udp_ports(2)
+        options = DeviceOptions(state_dir=str(tmp_path), port=0, bootstrap_users={USER: sha512_crypt(PASSWORD)},
+                                wires=(parse_wire(f"et-0/2/10=udp:127.0.0.1:{wan}:127.0.0.1:{far}"),))
+        device = Device(options, datastore=Datastore(tmp_path), engines=True)
+        await device.start_engines()
+        device.start_configuration()
+        config = tmp_path / "peer1.set"
+        config.write_text(peer_config(1, [Vpn(1, establish="responder-only")]))
+        load_initial_config(device.datastore, config)
+        engines = device.engines
+        real_apply = engines.iked.apply
+        failures = []
+
+        def failing_apply(diff):
+            if diff.ipsec_vpns.added and not failures:
+                failures.append(diff)
+                raise RuntimeError("IKE daemon bug")
+            return real_apply(diff)
+
+        engines.iked.apply = failing_apply
+        second = peer_config(1, [Vpn(1, establish="responder-only"), Vpn(2, establish="responder-only")])
+        sid = 7
+        try:
+            device.datastore.open_session(sid, "root", client="other", now=time.time())
+            device.datastore.load(sid, second, format="set", action="set", now=time.time())
+            with pytest.raises(Exception, match="IKE daemon bug"):
+                device.datastore.commit(sid, time.time())
+            assert set(engines.datapath.vpns) == {500001}  # the PFE went back
+            assert set(engines.iked.engine.vpns) == {"vpn1"}
+            assert set(device.datastore.running_intent.ipsec_vpns) == {"vpn1"}
+            assert "st0.2" not in engines.datapath.interfaces.ports
+            device.datastore.commit(sid, time.time())  # the same change, without the failure
+            assert set(engines.datapath.vpns) == {500001, 500002}
+            assert set(engines.iked.engine.vpns) == {"vpn1", "vpn2"}
+        finally:
+            device.datastore.close_session(sid, time.time())
+            await device.stop()
 
     asyncio.run(go())

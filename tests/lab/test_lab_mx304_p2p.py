@@ -101,6 +101,25 @@ def test_lab_mx304_p2p_cli_up_status_ping_down(tmp_path):
     assert again.returncode == 0 and "no lab is up here" in again.stdout
     gone = cli("status", "mx304-p2p", cwd=tmp_path)
     assert gone.returncode == 3 and "lab mx304-p2p is not up" in gone.stderr
+    nothing = cli("status", cwd=tmp_path)
+    assert nothing.returncode == 3 and "no lab is up here" in nothing.stderr
+
+
+def test_lab_hints_of_lab_up_work_with_a_state_dir(tmp_path):
+    """`lab up --state-dir DIR` prints commands that find that lab again (run here as printed)."""
+    state_dir = tmp_path / "elsewhere"
+    up = cli("up", str(SEED_LAB), "--state-dir", str(state_dir), cwd=tmp_path)
+    hints = dict(re.findall(r"^(Try|Stop): netconf-device lab (.*)$", up.stdout, re.M))
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        assert hints["Try"] == f"ping host1 2.2.2.2 --state-dir {state_dir}", up.stdout
+        ping = cli(*hints["Try"].split(), "-c", "1", cwd=tmp_path)
+        assert ping.returncode == 0 and "1 received" in ping.stdout, ping.stdout + ping.stderr
+        assert hints["Stop"] == f"down mx304-p2p --state-dir {state_dir}", up.stdout
+        down = cli(*hints["Stop"].split(), cwd=tmp_path)
+        assert down.returncode == 0 and "lab mx304-p2p is down" in down.stdout, down.stdout + down.stderr
+    finally:
+        cli("down", "--state-dir", str(state_dir), cwd=tmp_path)  # harmless when already down
 
 
 def test_lab_down_after_killed_device_and_launcher(tmp_path):
