@@ -38,7 +38,7 @@ static struct {
     PyObject *input_packets, *input_bytes, *output_packets, *output_bytes;
     PyObject *esp_encrypted_packets, *esp_encrypted_bytes, *esp_decrypted_packets, *esp_decrypted_bytes;
     PyObject *replay_errors, *discard_errors, *esp_authentication_failures;
-    PyObject *ingress, *tunnel_by_dst, *own4, *inbound, *inbound_udp, *forward_by_dst;
+    PyObject *ingress, *tunnel_by_dst, *own4, *inbound, *inbound_udp, *forward_by_dst, *dirty;
     PyObject *tunnel_decision, *forward_decision, *finish_decap, *dest_cache;
     PyObject *to_bytes, *from_bytes, *little;
 } S;
@@ -385,6 +385,7 @@ typedef struct {
     /* Deferred write-back (see "Deferred counters" below): what this SA sent since the last flush. */
     unsigned long long pend_packets, pend_inner, pend_outer;
     PyObject *pend_used; /* the `now` of the last batch that sent on it (strong), or NULL */
+    int listed;          /* in FastTables._dirty since its last flush */
 } Encap;
 
 static int encap_flush(PyObject *op);
@@ -499,6 +500,7 @@ typedef struct {
     /* Deferred write-back: what this SA received and forwarded or handed on since the last flush. */
     unsigned long long pend_packets, pend_inner;
     PyObject *pend_used;
+    int listed;
 } Decap;
 
 static int decap_flush(PyObject *op);
@@ -618,6 +620,7 @@ static int
 encap_flush(PyObject *op)
 {
     Encap *e = (Encap *)op;
+    e->listed = 0;
     unsigned long long packets = e->pend_packets, inner = e->pend_inner, outer = e->pend_outer;
     PyObject *used = e->pend_used;
     e->pend_packets = e->pend_inner = e->pend_outer = 0; /* cleared first: never counted twice */
@@ -640,6 +643,7 @@ static int
 decap_flush(PyObject *op)
 {
     Decap *d = (Decap *)op;
+    d->listed = 0;
     unsigned long long packets = d->pend_packets, inner = d->pend_inner;
     PyObject *used = d->pend_used;
     d->pend_packets = d->pend_inner = 0;
@@ -668,6 +672,21 @@ flush_on_dealloc(PyObject *op, int (*flush)(PyObject *))
         PyErr_WriteUnraisable(op);
     }
     PyErr_Restore(type, value, traceback);
+}
+
+/* Put an Encap/Decap that just got deferred counters on FastTables._dirty (once until its next flush), so
+ * that a flush costs what was deferred, not one call per SA of the PFE. */
+static int
+list_dirty(PyObject *dirty, PyObject *native, int *listed)
+{
+    if (*listed) {
+        return 0;
+    }
+    if (PyList_Append(dirty, native) < 0) {
+        return -1;
+    }
+    *listed = 1;
+    return 0;
 }
 
 /* ----------------------------------------------------------------------------------- DestCache */
@@ -827,6 +846,7 @@ typedef struct {
 typedef struct {
     PyObject *tables, *dp, *now, *out, *slow, *diverted;
     PyObject *ingress, *tunnel_by_dst, *own4, *inbound, *inbound_udp, *forward_by_dst;
+    PyObject *dirty; /* FastTables._dirty: the Encap/Decap objects holding deferred counters */
     DestCache *cache; /* NULL: none */
     Py_ssize_t n;
     PyObject **items; /* strong references to the (interface, packet) tuples */
@@ -1125,6 +1145,7 @@ encap_group(Batch *b, Group *group)
         e->pend_inner += inner_bytes;
         e->pend_outer += outer_bytes;
         Py_XSETREF(e->pend_used, Py_NewRef(b->now));
+        KEEP(&stash, list_dirty(b->dirty, (PyObject *)e, &e->listed));
         KEEP(&stash, pending_add(b, e->wan, S.output_packets, sent));
         KEEP(&stash, pending_add(b, e->wan, S.output_bytes, outer_bytes));
     }
@@ -1552,6 +1573,7 @@ decap_group(Batch *b, Group *group)
         d->pend_packets += received; /* deferred (see "Deferred counters") */
         d->pend_inner += inner_bytes;
         Py_XSETREF(d->pend_used, Py_NewRef(b->now));
+        KEEP(&stash, list_dirty(b->dirty, (PyObject *)d, &d->listed));
     }
     Py_XDECREF(fs.forward);
     Py_XDECREF(fs.egress);
@@ -1826,6 +1848,7 @@ batch_clear(Batch *b)
     Py_XDECREF(b->inbound);
     Py_XDECREF(b->inbound_udp);
     Py_XDECREF(b->forward_by_dst);
+    Py_XDECREF(b->dirty);
     Py_XDECREF(b->cache);
 }
 
@@ -1836,7 +1859,8 @@ table_attr(PyObject *tables, PyObject *name, PyObject **out, int want_dict)
     if (*out == NULL) {
         return -1;
     }
-    if (want_dict ? !PyDict_Check(*out) : !PyAnySet_Check(*out)) {
+    /* want: 1 a dict, 0 a set, 2 a list */
+    if (want_dict == 1 ? !PyDict_Check(*out) : want_dict == 2 ? !PyList_Check(*out) : !PyAnySet_Check(*out)) {
         PyErr_Format(PyExc_TypeError, "FastTables.%U has the wrong type", name);
         return -1;
     }
@@ -1896,7 +1920,8 @@ run(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         || table_attr(b->tables, S.tunnel_by_dst, &b->tunnel_by_dst, 1) < 0
         || table_attr(b->tables, S.own4, &b->own4, 0) < 0 || table_attr(b->tables, S.inbound, &b->inbound, 1) < 0
         || table_attr(b->tables, S.inbound_udp, &b->inbound_udp, 1) < 0
-        || table_attr(b->tables, S.forward_by_dst, &b->forward_by_dst, 1) < 0) {
+        || table_attr(b->tables, S.forward_by_dst, &b->forward_by_dst, 1) < 0
+        || table_attr(b->tables, S.dirty, &b->dirty, 2) < 0) {
         goto done;
     }
     {
@@ -1977,7 +2002,7 @@ intern_names(void)
         {&S.tunnel_by_dst, "tunnel_by_dst"}, {&S.own4, "own4"}, {&S.inbound, "inbound"},
         {&S.inbound_udp, "inbound_udp"}, {&S.forward_by_dst, "forward_by_dst"},
         {&S.tunnel_decision, "_tunnel_decision"}, {&S.forward_decision, "_forward_decision"},
-        {&S.finish_decap, "_finish_decap"}, {&S.dest_cache, "_dest_cache"}, {&S.to_bytes, "to_bytes"}, {&S.from_bytes, "from_bytes"},
+        {&S.finish_decap, "_finish_decap"}, {&S.dest_cache, "_dest_cache"}, {&S.dirty, "_dirty"}, {&S.to_bytes, "to_bytes"}, {&S.from_bytes, "from_bytes"},
         {&S.little, "little"},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {

@@ -155,19 +155,20 @@ class FastTables:
         self._dest_cache = _espfast.DestCache() if self._native else None
         #: Packets completed by the fast loops (encrypted + decrypted and forwarded), for tests and tuning.
         self.packets = 0
+        #: C objects (Encap/Decap) holding deferred counters, each listed once until flushed (see ``flush``).
+        self._dirty: list = []
 
     # ------------------------------------------------------------------ deferred counters (C only)
     def flush(self) -> None:
         """Write what the C loops deferred (per-SA ESP and st0 counters, ``last_used``) into the Python
-        objects. ``Datapath`` calls it before it reads or clears counters, reports activity or changes
-        the configuration; an ``Encap``/``Decap`` that is dropped flushes itself."""
-        if not self._native:
-            return
-        for fast in self._outs.values():
-            fast.native.flush()
-        for table in (self.inbound, self.inbound_udp):
-            for fast in table.values():
-                fast.native.flush()
+        objects. ``Datapath`` calls it before it reads or clears counters, reports activity (every second)
+        or changes the configuration. Only the objects the C loops listed since the last flush are visited
+        (the list also keeps those of removed SAs until then); one that is freed flushes itself."""
+        dirty = self._dirty
+        if dirty:
+            self._dirty = []
+            for native in dirty:
+                native.flush()
 
     def flush_pair(self, pair) -> None:
         """``flush`` for one SA pair (before its state is read or carried over)."""

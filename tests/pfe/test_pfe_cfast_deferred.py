@@ -135,3 +135,16 @@ def test_pfe_all_implementations_agree_on_every_counter_after_mixed_operations(i
             rb.clear_interface_statistics("st0.1")
     assert snapshot == (ra.ipsec_statistics(), rb.ipsec_statistics(), ra.interface_statistics(),
                         rb.interface_statistics())
+
+
+def test_pfe_cfast_lists_each_sa_once_until_flushed():
+    if not fastpath.native_available():
+        pytest.skip("the C fast path is not built")
+    a, b = _peer("a", "c"), _peer("b", "c")
+    for step in range(1, 4):
+        b.process(a.process(_out(2), float(step)), float(step))
+    assert len(a.fast._dirty) == 1 and len(b.fast._dirty) == 1  # one Encap, one Decap: listed once
+    b.ipsec_statistics(TUNNEL_INDEX)
+    assert b.fast._dirty == []
+    a.process([], 2.0e9)  # the periodic activity report flushes too
+    assert a.fast._dirty == []
