@@ -90,6 +90,7 @@ def serve(args: argparse.Namespace) -> int:
     # 2000 tunnels coming up must not write 8000 lines: bursts of one message are summarised (not at debug)
     summary = logbursts.install(logging.getLogger().handlers, logging.getLogger().level)
     from netconf_device.config.datastore import Datastore
+    from netconf_device.config.errors import DatastoreError
     from netconf_device.device import Device, DeviceOptions
     from netconf_device.live.wirespec import WireSpecError, parse_wires
     from netconf_device.netconf.passwords import sha512_crypt
@@ -115,7 +116,11 @@ def serve(args: argparse.Namespace) -> int:
         state_dir=str(state_dir), hostname=args.hostname, model=args.model, listen=args.listen, port=args.port,
         bootstrap_users=users, max_sessions=args.max_sessions, idle_timeout=args.idle_timeout, wires=tuple(wires),
     )
-    datastore = Datastore(state_dir)
+    try:
+        datastore = Datastore(state_dir)
+    except DatastoreError as exc:  # in use by another device, or a damaged state file
+        print(f"netconf-device serve: {exc}", file=sys.stderr)
+        return 1
     device = Device(options, datastore=datastore, engines=not args.no_engines)
     name_filter.device = device
     return asyncio.run(_run(device, Path(args.config) if args.config else None, log_summary=summary))
@@ -154,12 +159,17 @@ async def _serve_until_stopped(device, initial_config: Path | None) -> int:
         try:
             load_initial_config(device.datastore, initial_config)
         except Exception as exc:
-            problems = getattr(exc, "problems", None)
-            detail = "\n".join(p.cli_text() for p in problems) if problems else str(exc)
+            detail = exc.cli_text() if hasattr(exc, "cli_text") else str(exc)
             print(f"netconf-device serve: {initial_config}: {detail}", file=sys.stderr)
             await device.stop()
             return 1
-    port = await device.start()
+    try:
+        port = await device.start()
+    except OSError as exc:  # the port is taken, or the address is not ours
+        print(f"netconf-device serve: cannot listen on {device.options.listen}:{device.options.port}: "
+              f"{exc.strerror or exc}", file=sys.stderr)
+        await device.stop()
+        return 1
     print(f"netconf-device: {device.hostname} ({device.identity.model}) listening on "
           f"{device.options.listen}:{port} (NETCONF over SSH), state in {device.state_dir}", flush=True)
     await stop.wait()

@@ -68,6 +68,7 @@ from netconf_device.config.history import MAX_ROLLBACK, CommitInfo, CommitStore
 from netconf_device.config.intent import Intent, IntentDiff, diff_intent
 from netconf_device.config.merge3 import merge3
 from netconf_device.schema import LoadError, Schema, get_schema, secret
+from netconf_device.schema.gcpause import collector_paused
 from netconf_device.show.junos_version import JUNOS_NS  # the one source of the Junos release
 
 log = logging.getLogger("netconf_device.config")
@@ -335,13 +336,14 @@ class Datastore:
 
     # ============================================================================ editing the candidate
     def load(self, session_id: int, source: str | bytes | etree._Element, *, format: str, action: str,
-             now: float, path: str | list[str] | None = None) -> tuple[Problem, ...]:
+             now: float, path: str | list[str] | None = None, default_operation: str = "merge") -> tuple[Problem, ...]:
         """``load-configuration``: merge | replace | override | update | set (``path``: load relative to that
-        edit path). Returns warnings; on error raises ``ConfigLoadError`` (every error) and the candidate is
-        unchanged."""
+        edit path; ``default_operation``: NETCONF's, see ``Schema.load``). Returns warnings; on error raises
+        ``ConfigLoadError`` (every error) and the candidate is unchanged."""
         self._check_can_edit(session_id, now)
         try:
-            result = self._schema.load(self.candidate(session_id), source, fmt=format, action=action, path=path)
+            result = self._schema.load(self.candidate(session_id), source, fmt=format, action=action, path=path,
+                                       default_operation=default_operation)
         except LoadError as exc:
             raise ConfigLoadError(exc.errors) from None
         self._set_candidate(session_id, result.tree)
@@ -589,18 +591,20 @@ class Datastore:
             raise CommitError((*exc.problems, CHECKOUT_FAILED)) from None
 
     def _check(self, tree: etree._Element) -> tuple[tuple[Problem, ...], Intent]:
-        found = self._schema.validate(tree)
-        errors = [p for p in found if p.severity != "warning"]
-        if errors:
-            raise CommitError((*found, CHECKOUT_FAILED))
-        return tuple(found), self._compile(tree)
+        with collector_paused():
+            found = self._schema.validate(tree)
+            errors = [p for p in found if p.severity != "warning"]
+            if errors:
+                raise CommitError((*found, CHECKOUT_FAILED))
+            return tuple(found), self._compile(tree)
 
     def _compile(self, tree: etree._Element) -> Intent:
         from netconf_device.config.compile import compile_intent
 
         try:
-            return compile_intent(tree, decode_secret=self._decode_secret, previous=self._s.intent,
-                                  base_dir=self._compile_base_dir)
+            with collector_paused():
+                return compile_intent(tree, decode_secret=self._decode_secret, previous=self._s.intent,
+                                      base_dir=self._compile_base_dir)
         except DatastoreError as exc:
             raise CommitError((*exc.problems, CHECKOUT_FAILED)) from None
 

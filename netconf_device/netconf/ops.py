@@ -13,9 +13,10 @@ from typing import Any
 
 from lxml import etree
 
+from netconf_device.netconf import xpath_filter
 from netconf_device.netconf.errors import RpcError, bad_element, invalid_value, missing_element
 from netconf_device.netconf.xmlsafe import child, child_text, local_name
-from netconf_device.rpc.config_ops import config_xml, datastore, now, warnings_as_elements
+from netconf_device.rpc.config_ops import config_xml, datastore, now, visible, warnings_as_elements
 from netconf_device.rpc.context import RpcContext
 from netconf_device.rpc.registry import Reply, rpc
 from netconf_device.rpc.xmlbuild import el
@@ -43,13 +44,14 @@ def _tree(ctx: RpcContext, name: str) -> etree._Element:
 
 
 # ----------------------------------------------------------------------------------- filters
-def _filtered(ctx: RpcContext, tree: etree._Element, filt: etree._Element | None) -> list[etree._Element]:
+async def _filtered(ctx: RpcContext, tree: etree._Element, filt: etree._Element | None) -> list[etree._Element]:
     """The ``<data>`` children for ``tree`` under an RFC 6241 subtree or XPath filter."""
+    tree = visible(ctx, tree)
     if filt is None:
         return [config_xml(ctx, tree=tree)]
     kind = filt.get("type") or "subtree"
     if kind == "xpath":
-        return _xpath_select(ctx, tree, filt.get("select") or "")
+        return [await _xpath_select(ctx, tree, filt.get("select") or "")]
     if kind != "subtree":
         raise invalid_value(f"unknown filter type: {kind}", bad_element="filter")
     out = []
@@ -67,54 +69,22 @@ def _filtered(ctx: RpcContext, tree: etree._Element, filt: etree._Element | None
     return out
 
 
-def _xpath_select(ctx: RpcContext, tree: etree._Element, select: str) -> list[etree._Element]:
-    """XPath filter over ``/configuration``: matched nodes with their ancestors and list keys."""
-    doc = copy.deepcopy(tree)
+async def _xpath_select(ctx: RpcContext, tree: etree._Element, expression: str) -> etree._Element:
+    """XPath filter over ``/configuration`` (``netconf.xpath_filter``: evaluated in a child process with a
+    time limit)."""
+    model = datastore(ctx).schema.model
+
+    def key_of(path: list[str]) -> str | None:
+        node = model.root
+        for tag in path:
+            node = node.children.get(tag) if node is not None else None
+        return node.key if node is not None and node.kind == "list" else None
+
     try:
-        found = doc.getroottree().xpath(select, smart_strings=False)
-    except etree.XPathError as exc:
-        raise invalid_value(f"invalid xpath: {exc}", bad_element="select") from None
-    if not isinstance(found, list):
-        raise invalid_value("xpath filter must select nodes", bad_element="select")
-    result = etree.Element("configuration")
-    keep: set[etree._Element] = set()
-    for node in found:
-        if isinstance(node, etree._Element):
-            keep.add(node)
-    if not keep:
-        return [result]
-
-    def copy_path(node: etree._Element) -> None:
-        chain = []
-        cursor = node
-        while cursor is not None and cursor is not doc:
-            chain.append(cursor)
-            cursor = cursor.getparent()
-        target = result
-        for ancestor in reversed(chain[1:]):
-            key = ancestor.findtext("name")
-            match = None
-            for existing in target.iterfind(ancestor.tag):
-                if existing.findtext("name") == key:
-                    match = existing
-                    break
-            if match is None:
-                match = etree.SubElement(target, ancestor.tag)
-                if key is not None:
-                    etree.SubElement(match, "name").text = key
-            target = match
-        if node is doc:
-            return
-        if node.tag == "name" and target.find("name") is not None:
-            return
-        target.append(copy.deepcopy(node))
-
-    for node in found:
-        if isinstance(node, etree._Element):
-            if node is doc:
-                return [config_xml(ctx, tree=tree)]
-            copy_path(node)
-    return [result]
+        result = await xpath_filter.select_isolated(tree, expression, key_of)
+    except xpath_filter.XPathFilterError as exc:
+        raise invalid_value(str(exc), bad_element="select") from None
+    return result
 
 
 def _netconf_state(ctx: RpcContext, filt: etree._Element) -> etree._Element:
@@ -150,22 +120,24 @@ def _data(elements: list[etree._Element]) -> etree._Element:
 
 
 @rpc("get")
-def get(ctx: RpcContext, req: etree._Element) -> etree._Element:
+async def get(ctx: RpcContext, req: etree._Element) -> etree._Element:
     """Running configuration (and netconf-state when the filter asks for it)"""
     ctx.request = req
-    return _data(_filtered(ctx, datastore(ctx).running(), child(req, "filter")))
+    return _data(await _filtered(ctx, datastore(ctx).running(), child(req, "filter")))
 
 
 @rpc("get-config")
-def get_config(ctx: RpcContext, req: etree._Element) -> etree._Element:
+async def get_config(ctx: RpcContext, req: etree._Element) -> etree._Element:
     """A datastore's configuration"""
     ctx.request = req
     source = _datastore_name(ctx, req, "source", ("running", "candidate"))
-    return _data(_filtered(ctx, _tree(ctx, source), child(req, "filter")))
+    return _data(await _filtered(ctx, _tree(ctx, source), child(req, "filter")))
 
 
 # ----------------------------------------------------------------------------------- edit
 _DEFAULT_OPERATIONS = ("merge", "replace", "none")
+# ignore-error is Junos' older name for continue-on-error (its NETCONF guide still lists it).
+_ERROR_OPTIONS = ("stop-on-error", "continue-on-error", "rollback-on-error", "ignore-error")
 
 
 @rpc("edit-config", permission="configure")
@@ -180,23 +152,94 @@ def edit_config(ctx: RpcContext, req: etree._Element) -> Reply | None:
     if test_option not in ("test-then-set", "set", "test-only"):
         raise invalid_value(f"invalid test-option: {test_option}", bad_element="test-option")
     error_option = child_text(req, "error-option") or "stop-on-error"
-    if error_option not in ("stop-on-error", "continue-on-error", "rollback-on-error"):
+    if error_option not in _ERROR_OPTIONS:
         raise invalid_value(f"invalid error-option: {error_option}", bad_element="error-option")
     if child(req, "url") is not None:
         raise RpcError("<url> is not supported by edit-config", tag="operation-not-supported", bad_element="url")
-    # Edits are atomic whatever error-option says: a refused edit changes nothing (rollback-on-error).
-    action = "merge" if default_op == "none" else default_op
+    # stop-on-error and rollback-on-error: a refused edit changes nothing. continue-on-error (Junos:
+    # ignore-error) applies every statement that loads and reports the others (XML edits that merge).
+    # default-operation replace: the new configuration completely replaces the candidate (RFC 6241, and
+    # Junos' "replace the candidate configuration with edit-config"); none: only statements that carry an
+    # operation attribute change.
+    action = "override" if default_op == "replace" else "merge"
     fmt, data = _config_source(req)
+    if error_option in ("continue-on-error", "ignore-error") and fmt == "xml" and action == "merge" \
+            and test_option != "test-only":
+        warnings = _load_continuing(ctx, data, default_op)
+        return Reply(warnings_as_elements(warnings)) if warnings else None
     if test_option == "test-only":
-        result = ds.schema.load(ds.candidate(ctx.session_id), data, fmt=fmt, action=action)
+        result = ds.schema.load(ds.candidate(ctx.session_id), data, fmt=fmt, action=action,
+                                default_operation=default_op if default_op == "none" else "merge")
         problems = [p for p in ds.schema.validate(result.tree) if p.severity != "warning"]
         if problems:
             from netconf_device.netconf.errors import RpcErrors, from_problem
 
             raise RpcErrors(from_problem(p) for p in problems)
         return Reply(warnings_as_elements(result.warnings)) if result.warnings else None
-    warnings = ds.load(ctx.session_id, data, format=fmt, action=action, now=now())
+    warnings = ds.load(ctx.session_id, data, format=fmt, action=action, now=now(),
+                       default_operation=default_op if default_op == "none" else "merge")
     return Reply(warnings_as_elements(warnings)) if warnings else None
+
+
+def _load_continuing(ctx: RpcContext, configuration: etree._Element, default_op: str) -> list:
+    """continue-on-error: load the edit whole; if that fails, load each statement below on its own, splitting
+    the refused ones down to the statements that are really wrong. A statement with an operation attribute
+    of its own is one unit (splitting a replace would repeat it). Raises ``ConfigLoadError`` with every
+    refused statement's errors after applying all the others."""
+    from netconf_device.config.errors import ConfigLoadError
+    from netconf_device.schema.merge import explicit_operation
+    from netconf_device.schema.treeops import COMMENT_TAG
+
+    ds = datastore(ctx)
+    model = ds.schema.model
+    errors: list = []
+    warnings: list = []
+    default = default_op if default_op == "none" else "merge"
+
+    def piece(ancestors: list[tuple[etree._Element, Any]], element: etree._Element | None,
+              comments: list[etree._Element]) -> etree._Element:
+        doc = etree.Element("configuration")
+        parent = doc
+        for anc, node in ancestors:
+            shell = etree.SubElement(parent, anc.tag)
+            if node.kind == "list" and anc.find(node.key) is not None:
+                shell.append(copy.deepcopy(anc.find(node.key)))
+            parent = shell
+        for comment in comments:
+            parent.append(copy.deepcopy(comment))
+        if element is not None:
+            parent.append(copy.deepcopy(element))
+        return doc
+
+    def attempt(ancestors: list, element: etree._Element, node: Any, comments: list) -> None:
+        whole = element if not ancestors and element.tag == "configuration" else None
+        try:
+            warnings.extend(ds.load(ctx.session_id, whole if whole is not None else piece(ancestors, element, comments),
+                                    format="xml", action="merge", now=now(), default_operation=default))
+            return
+        except ConfigLoadError as exc:
+            refused = exc
+        inner = node is not None and node.kind in ("container", "list") and (
+            whole is not None or explicit_operation(element) is None)
+        kids = [c for c in element if isinstance(c.tag, str)]
+        if not inner or not [c for c in kids if c.tag != COMMENT_TAG and c.tag != node.key]:
+            errors.extend(refused.problems)
+            return
+        below = [] if whole is not None else [*ancestors, (element, node)]
+        pending_comments: list = []
+        for kid in kids:
+            if kid.tag == COMMENT_TAG:
+                pending_comments.append(kid)
+                continue
+            if kid.tag == node.key:
+                continue
+            attempt(below, kid, node.children.get(kid.tag), pending_comments)
+            pending_comments = []
+
+    attempt([], configuration, model.root, [])
+    if errors:
+        raise ConfigLoadError(errors)
+    return warnings
 
 
 def _config_source(req: etree._Element) -> tuple[str, Any]:

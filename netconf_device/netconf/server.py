@@ -204,7 +204,9 @@ class _SSHServer(asyncssh.SSHServer):
 
     # --------------------------------------------------------------------------------- sessions
     def session_requested(self) -> Any:
-        if self._user is None:
+        # The class comes from the check that let this user in; a public key accepted in a query for another
+        # user name (never signed) must not lend its class to a later login.
+        if self._user is None or self._conn is None or self._user != self._conn.get_extra_info("username"):
             return False
         return _NetconfChannel(self._device, self._conn, self._user, self._login_class)
 

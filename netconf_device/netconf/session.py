@@ -48,6 +48,28 @@ class Transport(Protocol):
     def resume_reading(self) -> None: ...
 
 
+_XML_DECLARATION_END = b"?>"
+
+
+def _several_documents(message: bytes) -> list[etree._Element] | None:
+    """The top-level elements of a frame that holds more than one document (``<rpc/><rpc/>``), or None."""
+    body = message.strip()
+    head = b""
+    if body.startswith(b"<?xml"):
+        end = body.find(_XML_DECLARATION_END)
+        if end < 0:
+            return None
+        head, body = body[: end + len(_XML_DECLARATION_END)], body[end + len(_XML_DECLARATION_END):]
+    try:
+        wrapper = parse_untrusted(head + b"<frame>" + body + b"</frame>")
+    except (etree.XMLSyntaxError, XmlSecurityError):
+        return None
+    documents = [c for c in wrapper if isinstance(c.tag, str)]
+    if wrapper.text and wrapper.text.strip() or any(c.tail and c.tail.strip() for c in documents):
+        return None  # text between the documents: not a sequence of documents
+    return documents or None
+
+
 class NetconfSession:
     def __init__(
         self,
@@ -208,11 +230,19 @@ class NetconfSession:
 
     async def _handle_message(self, message: bytes) -> None:
         try:
-            root = parse_untrusted(message)
+            documents = [parse_untrusted(message)]
         except (etree.XMLSyntaxError, XmlSecurityError) as exc:
-            log.info("session %d: malformed message: %s", self.session_id, exc)
-            self._send_reply(None, [malformed_message(f"xml parse error: {exc}").to_element()])
-            return
+            documents = _several_documents(message) if "Extra content" in str(exc) else None
+            if documents is None:
+                log.info("session %d: malformed message: %s", self.session_id, exc)
+                self._send_reply(None, [malformed_message(f"xml parse error: {exc}").to_element()])
+                return
+        for root in documents:  # several <rpc>s in one frame: Junos reads a stream, so answer each in turn
+            if self.closed or self._close_after_flush:
+                return
+            await self._handle_document(root)
+
+    async def _handle_document(self, root: etree._Element) -> None:
         if local_name(root) != "rpc":
             if local_name(root) == "hello":
                 return  # a second hello is ignored

@@ -9,7 +9,12 @@ configuration database in ``configuration-information/configuration-output``.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import signal
+import threading
+from collections.abc import Iterator
+from typing import Any
 
 from lxml import etree
 
@@ -62,6 +67,15 @@ async def command(ctx: RpcContext, req: etree._Element) -> Reply | etree._Elemen
 
     request = parse_command(cmd)
     registry = ctx.device.registry
+    spec = registry.get(request.tag)
+    if spec is not None and spec.own_format and (fmt != "xml" or filters):
+        # Stored configurations (rollback N, rescue) come as configuration-output text, like show configuration.
+        request.set("format", "text" if filters else fmt)
+        reply = await registry.call(ctx, request)
+        if reply is None or not filters:
+            return reply or Reply([])
+        text = "".join(e.findtext(".//configuration-output") or "" for e in reply.elements)
+        return Reply([el("output", "\n" + _filter(text, filters))])
     reply = await registry.call(ctx, request)  # XML; permissions are those of the mapped RPC
     if reply is None:
         return Reply([])
@@ -80,7 +94,11 @@ async def _show_configuration(ctx: RpcContext, path: list[str], fmt: str, displa
 
     if display and display.startswith("compare"):
         words = display.split()
-        rollback = int(words[2]) if len(words) >= 3 and words[1] == "rollback" else 0
+        rollback = 0
+        if len(words) > 1:
+            if words[1] != "rollback" or len(words) != 3 or not words[2].isdigit():
+                raise RpcError("syntax error, expecting <rollback>", bad_element=" ".join(words[1:]))
+            rollback = int(words[2])
         text = config_ops.compare_text(ctx, rollback)
     elif display in ("set", "set relative"):
         text = config_ops.render_config(ctx, "set", path=path, relative=display == "set relative")
@@ -99,19 +117,68 @@ async def _show_configuration(ctx: RpcContext, path: list[str], fmt: str, displa
     return Reply([info])
 
 
+# A pattern like "(.*)*x" backtracks exponentially; on the device's one event loop (IKE and the PFE too) a
+# read-only user could stall everything. The filter gets this much time, then the command is refused.
+FILTER_SECONDS = 1.0
+
+
+class _FilterTimeout(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Interrupt the body after ``seconds`` (SIGALRM; Python's regex engine checks for signals as it
+    runs). Only in the main thread, where the device's event loop runs; elsewhere there is no limit."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    armed = True
+
+    def on_alarm(signum: int, frame: Any) -> None:
+        if armed:
+            raise _FilterTimeout
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        armed = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _pattern(word: str, arg: str) -> re.Pattern:
+    try:
+        return re.compile(arg, re.IGNORECASE)
+    except re.error as exc:
+        raise RpcError(f"invalid regular expression in | {word}: {exc}", tag="invalid-value",
+                       bad_element=arg) from None
+
+
 def _filter(text: str, filters: list[str]) -> str:
+    try:
+        with _time_limit(FILTER_SECONDS):
+            return _apply_filters(text, filters)
+    except _FilterTimeout:
+        raise RpcError("regular expression too complex: the filter took too long", tag="operation-failed",
+                       bad_element=" | ".join(filters)) from None
+
+
+def _apply_filters(text: str, filters: list[str]) -> str:
     lines = text.splitlines()
     for pipe in filters:
         word, _, arg = pipe.partition(" ")
         arg = arg.strip().strip('"')
         if word == "match":
-            rx = re.compile(arg, re.IGNORECASE)
+            rx = _pattern(word, arg)
             lines = [line for line in lines if rx.search(line)]
         elif word == "except":
-            rx = re.compile(arg, re.IGNORECASE)
+            rx = _pattern(word, arg)
             lines = [line for line in lines if not rx.search(line)]
         elif word == "find":
-            rx = re.compile(arg, re.IGNORECASE)
+            rx = _pattern(word, arg)
             for i, line in enumerate(lines):
                 if rx.search(line):
                     lines = lines[i:]

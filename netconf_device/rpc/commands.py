@@ -65,6 +65,7 @@ COMMANDS: tuple[Command, ...] = (
     # --- configuration database
     _c("show configuration", "get-configuration"),
     _c("show system rollback", "get-rollback-information", "", {"compare": "compare"}, "rollback"),
+    _c("show system configuration rescue", "get-rescue-information"),
     # --- IKE / IPsec (handlers registered by the integration; junos-xml.md §1.0)
     _c("show security ike security-associations", "get-ike-security-associations-information", "brief detail",
        {"index": "show-index-ike-security-association", "family": "family", "fpc": "fpc", "pic": "pic"},

@@ -12,16 +12,19 @@ like Junos does.
 from __future__ import annotations
 
 import copy
+import functools
 import time
 from typing import Any
 
 from lxml import etree
 
+from netconf_device.config.errors import DatastoreError
 from netconf_device.netconf.errors import RpcError, errors_from_exception, from_problem
 from netconf_device.netconf.xmlsafe import child, child_text, local_name
 from netconf_device.rpc.context import RpcContext
-from netconf_device.rpc.registry import Reply, rpc
+from netconf_device.rpc.registry import Reply, class_allows, rpc
 from netconf_device.rpc.xmlbuild import el, junos_attr, sub
+from netconf_device.schema.treeops import COMMENT_TAG
 
 _LOAD_CHILDREN = {
     "configuration": "xml",
@@ -46,15 +49,58 @@ def warnings_as_elements(problems: Any) -> list[etree._Element]:
     return [from_problem(p).to_element() for p in problems]
 
 
+# ----------------------------------------------------------------------------------- secrets
+SECRET_PLACEHOLDER = "/* SECRET-DATA */"
+
+
+@functools.cache
+def _secret_leaf_paths(model: Any) -> tuple[str, ...]:
+    """Paths of the secret leaves that are not list keys (passwords, pre-shared and manual keys). SSH public
+    keys are list keys and stay visible: hiding them would merge the entries."""
+    paths: list[str] = []
+
+    def walk(node: Any, prefix: list[str]) -> None:
+        for sub_node in node.children.values():
+            here = [*prefix, sub_node.name]
+            if sub_node.kind == "leaf" and sub_node.secret_data and not (node.kind == "list" and node.key == sub_node.name):
+                paths.append("/".join(here))
+            walk(sub_node, here)
+
+    walk(model.root, [])
+    return tuple(paths)
+
+
+def visible(ctx: RpcContext, tree: etree._Element) -> etree._Element:
+    """``tree`` as this session's user may see it: like Junos, a login class without the ``secret``
+    permission (read-only, operator) sees ``/* SECRET-DATA */`` instead of passwords and keys."""
+    if class_allows(ctx.login_class, "secret"):
+        return tree
+    paths = _secret_leaf_paths(datastore(ctx).schema.model)
+    out = copy.deepcopy(tree)
+    for path in paths:
+        for leaf in out.iterfind(path):
+            leaf.text = SECRET_PLACEHOLDER
+    return out
+
+
+def visible_text(ctx: RpcContext, text: str) -> str:
+    """Text/set output of a :func:`visible` tree: Junos prints the placeholder as a bare comment."""
+    if class_allows(ctx.login_class, "secret"):
+        return text
+    return text.replace(f'"{SECRET_PLACEHOLDER}"', SECRET_PLACEHOLDER)
+
+
 # ----------------------------------------------------------------------------------- rendering helpers
 def render_config(ctx: RpcContext, fmt: str, *, tree: etree._Element | None = None, path: list[str] | None = None,
                   relative: bool = False, header: bool = True) -> str:
     """The configuration (default: this session's candidate) as Junos text/set/json."""
     ds = datastore(ctx)
-    tree = tree if tree is not None else ds.candidate(ctx.session_id)
+    tree = visible(ctx, tree if tree is not None else ds.candidate(ctx.session_id))
     if fmt == "set" and not path:
         relative = True  # the whole tree: same output, and schema.render(tree, "set") without a path fails
     text = ds.schema.render(tree, fmt, path=path or None, relative=relative)
+    if fmt != "json":
+        text = visible_text(ctx, text)
     if fmt == "text" and header and not path:
         head = _last_commit_line(ds)
         if head:
@@ -83,11 +129,31 @@ def _commit_attributes(ctx: RpcContext, element: etree._Element) -> None:
     element.set(junos_attr(ns, "commit-user"), info.user)
 
 
+def _with_junos_prefix(ctx: RpcContext, tree: etree._Element) -> etree._Element:
+    """``tree``'s content under a ``<configuration>`` that declares the device's ``junos`` prefix, with the
+    annotations in that namespace: ``<configuration junos:commit-seconds=..>``, ``<junos:comment>``, as Junos
+    writes them (lxml would otherwise invent ``ns0:``). Takes the children of ``tree``, which must be a copy."""
+    ns = ctx.device.junos_ns
+    out = etree.Element("configuration", nsmap={"junos": ns})
+    for key, value in tree.attrib.items():
+        out.set(key, value)
+    out.text = tree.text
+    out.extend(list(tree))
+    renamed = False
+    for comment in out.iter(COMMENT_TAG):
+        comment.tag = f"{{{ns}}}comment"
+        renamed = True
+    if renamed:
+        etree.cleanup_namespaces(out, top_nsmap={"junos": ns})  # the stored annotations' own declarations
+    return out
+
+
 def config_xml(ctx: RpcContext, *, tree: etree._Element | None = None, path: list[str] | None = None,
-               filter_element: etree._Element | None = None) -> etree._Element:
-    """A copy of the configuration as ``<configuration junos:commit-...>`` (optionally filtered)."""
+               filter_element: etree._Element | None = None, commit_attributes: bool = True) -> etree._Element:
+    """A copy of the configuration as ``<configuration junos:commit-...>`` (optionally filtered; the
+    ``junos:commit-*`` attributes describe rollback 0, so stored configurations go without them)."""
     ds = datastore(ctx)
-    tree = tree if tree is not None else ds.candidate(ctx.session_id)
+    tree = visible(ctx, tree if tree is not None else ds.candidate(ctx.session_id))
     if filter_element is not None:
         result = ds.schema.select(tree, filter_element)
     elif path:
@@ -96,15 +162,22 @@ def config_xml(ctx: RpcContext, *, tree: etree._Element | None = None, path: lis
         result = copy.deepcopy(tree)
     if result is tree:
         result = copy.deepcopy(tree)
-    _commit_attributes(ctx, result)
+    result = _with_junos_prefix(ctx, result)
+    if commit_attributes:
+        _commit_attributes(ctx, result)
     return result
 
 
 def compare_text(ctx: RpcContext, rollback: int = 0) -> str:
     """``show | compare rollback N``; exactly "\\n" when nothing differs (PyEZ's test for "no diff")."""
-    diff = datastore(ctx).compare(ctx.session_id, rollback)
+    ds = datastore(ctx)
+    if class_allows(ctx.login_class, "secret"):
+        diff = ds.compare(ctx.session_id, rollback)
+    else:
+        diff = ds.compare_trees(visible(ctx, ds.rollback(rollback)), visible(ctx, ds.candidate(ctx.session_id)))
     if not diff:
         return "\n"
+    diff = visible_text(ctx, diff)
     return diff if diff.startswith("\n") else "\n" + diff
 
 
@@ -203,6 +276,12 @@ def _load(ctx: RpcContext, ds: Any, req: etree._Element) -> Any:
         fmt = "set"
     if action not in ("merge", "replace", "override", "update", "set"):
         raise RpcError(f"invalid load action: {action}", tag="invalid-value", bad_element=action)
+    if fmt == "xml":
+        # ncclient (hence Ansible's junos_config src) wraps the file in <configuration>; a file that is a whole
+        # <configuration> (a backup, show configuration | display xml) then arrives doubled: take the inner one.
+        inner = [c for c in source if isinstance(c.tag, str)]
+        if len(inner) == 1 and local_name(inner[0]) == "configuration":
+            source = inner[0]
     data: Any = source if fmt == "xml" else (source.text or "")
     return ds.load(sid, data, format=fmt, action=action, now=now())
 
@@ -232,6 +311,7 @@ def get_configuration(ctx: RpcContext, req: etree._Element) -> Reply:
         return Reply([config_xml(ctx, tree=tree, filter_element=filt)])
     if filt is not None:
         tree = ds.schema.select(tree, filt)
+    tree = visible(ctx, tree)
     if fmt == "json":
         return Reply([], ds.schema.render(tree, "json"))
     if fmt in ("text", "set"):
@@ -251,18 +331,26 @@ def commit_configuration(ctx: RpcContext, req: etree._Element) -> Reply:
         raise RpcError("commit at is not supported on this device", tag="operation-not-supported",
                        bad_element="at-time")
     log_text = child_text(req, "log")
-    if child(req, "check") is not None:
-        result = ds.commit_check(sid, now())
-    else:
-        timeout = None
-        if child(req, "confirmed") is not None:
-            minutes = child_text(req, "confirm-timeout") or "10"
-            if not minutes.isdigit() or not 1 <= int(minutes) <= 65535:
-                raise RpcError(f"invalid confirm-timeout: {minutes}", tag="invalid-value",
-                               bad_element="confirm-timeout")
-            timeout = int(minutes) * 60
-        result = ds.commit(sid, now(), log=log_text or None, confirm_timeout=timeout, flavor="junos")
-        ctx.device.timers_changed()
+    timeout = None
+    if child(req, "confirmed") is not None and child(req, "check") is None:
+        minutes = child_text(req, "confirm-timeout") or "10"
+        if not minutes.isdigit() or not 1 <= int(minutes) <= 65535:
+            raise RpcError(f"invalid confirm-timeout: {minutes}", tag="invalid-value",
+                           bad_element="confirm-timeout")
+        timeout = int(minutes) * 60
+    try:
+        if child(req, "check") is not None:
+            result = ds.commit_check(sid, now())
+        else:
+            result = ds.commit(sid, now(), log=log_text or None, confirm_timeout=timeout, flavor="junos")
+            ctx.device.timers_changed()
+    except DatastoreError as exc:
+        # Junos reports what stopped a commit inside <commit-results>, ending with "configuration check-out
+        # failed" (junos-xml.md 4.5); clients find <rpc-error> at any depth.
+        results = el("commit-results")
+        for err in errors_from_exception(exc):
+            results.append(err.to_element())
+        return Reply([results])
     out = result.to_xml(ctx.device.junos_ns)
     elements = warnings_as_elements(result.warnings)
     return Reply([*elements, out])
@@ -274,6 +362,32 @@ def get_commit_information(ctx: RpcContext, req: etree._Element) -> etree._Eleme
     return datastore(ctx).commit_information_xml(ctx.device.junos_ns)
 
 
+def _stored_configuration(ctx: RpcContext, wrapper: str, tree: etree._Element, fmt: str,
+                          diff: str | None = None) -> Reply:
+    """A stored configuration (rollback N, rescue) as Junos answers it: ``<WRAPPER>`` around
+    ``<configuration-information><configuration-output>`` for text (or a diff), around ``<configuration>`` for
+    XML; JSON is the configuration's Junos JSON."""
+    ds = datastore(ctx)
+    tree = visible(ctx, tree)
+    if fmt == "json" and diff is None:
+        return Reply([], ds.schema.render(tree, "json"))
+    outer = el(wrapper)
+    if fmt in ("text", "ascii") or diff is not None:
+        text = visible_text(ctx, diff if diff is not None else ds.schema.render(tree, "text"))
+        outer.append(configuration_output("\n" + text.lstrip("\n")))
+    elif fmt == "xml":
+        outer.append(config_xml(ctx, tree=tree, commit_attributes=False))
+    else:
+        raise RpcError(f"invalid format: {fmt}", tag="invalid-value", bad_element=fmt)
+    return Reply([outer])
+
+
+def _format_argument(req: etree._Element) -> str:
+    """These RPCs take the format as an argument element (``<format>text</format>``, what PyEZ sends for
+    ``rescue("get")``) as well as the usual attribute."""
+    return (req.get("format") or child_text(req, "format") or "xml").lower()
+
+
 @rpc("get-rollback-information", own_format=True)
 def get_rollback_information(ctx: RpcContext, req: etree._Element) -> Reply:
     """show system rollback N [compare M]"""
@@ -282,22 +396,21 @@ def get_rollback_information(ctx: RpcContext, req: etree._Element) -> Reply:
     compare = child_text(req, "compare")
     if not number.isdigit() or (compare is not None and not compare.isdigit()):
         raise RpcError("invalid rollback number", tag="invalid-value", bad_element=number)
+    tree = ds.rollback(int(number))
+    diff = None
     if compare is not None:
-        text = ds.compare_trees(ds.rollback(int(number)), ds.rollback(int(compare))) or ""
-    else:
-        text = ds.schema.render(ds.rollback(int(number)), "text")
-    return Reply([configuration_output("\n" + text.lstrip("\n"))])
+        diff = ds.compare_trees(visible(ctx, tree), visible(ctx, ds.rollback(int(compare))))
+    return _stored_configuration(ctx, "rollback-information", tree, _format_argument(req), diff)
 
 
 # ----------------------------------------------------------------------------------- rescue
 @rpc("get-rescue-information", own_format=True)
 def get_rescue_information(ctx: RpcContext, req: etree._Element) -> Reply:
     """show system configuration rescue"""
-    ds = datastore(ctx)
-    rescue = ds.rescue()
+    rescue = datastore(ctx).rescue()
     if rescue is None:
         raise RpcError("Rescue configuration is not set", tag="data-missing", error_type="application")
-    return Reply([configuration_output("\n" + ds.schema.render(rescue, "text"))])
+    return _stored_configuration(ctx, "rescue-information", rescue, _format_argument(req))
 
 
 @rpc("request-save-rescue-configuration", permission="maintenance")

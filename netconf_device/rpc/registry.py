@@ -32,7 +32,7 @@ from netconf_device.netconf.xmlsafe import local_name
 
 # Junos permission bits a login class may hold; an RPC requires one of them.
 PERMISSIONS = ("session", "view", "clear", "network", "reset", "trace", "configure", "control", "maintenance",
-               "shell")
+               "shell", "secret")  # secret: may see passwords and keys in the configuration
 
 CLASS_PERMISSIONS: dict[str, frozenset[str]] = {
     "super-user": frozenset(PERMISSIONS),

@@ -171,11 +171,14 @@ def route_engine_information(info: etree._Element) -> str:
 def commit_information(info: etree._Element) -> str:
     lines = []
     for entry in info.iterfind("commit-history"):
-        line = f"{_t(entry, 'sequence-number'):<3}{_t(entry, 'date-time')} by {_t(entry, 'user')} via {_t(entry, 'client')}"
+        # Junos: index padded to four columns, its own note ("commit confirmed, rollback in 5mins") on the
+        # same line, the user's commit comment on the next one.
+        line = f"{_t(entry, 'sequence-number'):<4}{_t(entry, 'date-time')} by {_t(entry, 'user')} via {_t(entry, 'client')}"
+        if _t(entry, "comment"):
+            line += f" {_t(entry, 'comment')}"
         lines.append(line)
-        for extra in ("comment", "log"):
-            if _t(entry, extra):
-                lines.append(f"    {_t(entry, extra)}")
+        if _t(entry, "log"):
+            lines.append(f"    {_t(entry, 'log')}")
     return "\n".join(lines) + "\n"
 
 

@@ -18,8 +18,9 @@ API (stable; ``config``, ``netconf`` and ``rpc`` code against it)::
     schema = get_schema()                                  # loaded once per process (cached); thread-safe
     tree = schema.empty()                                  # <configuration/>
     tree = schema.parse(data, fmt)                         # fmt: "xml" | "text" | "set" | "json"
-    result = schema.load(base, data, fmt="xml", action="merge", path=None)
+    result = schema.load(base, data, fmt="xml", action="merge", path=None, default_operation="merge")
     # action: "merge" | "replace" | "override" | "update" | "set"   (fmt "set" or action "set": set commands)
+    # default_operation: NETCONF's <default-operation> for XML/text/JSON, "merge" or "none"
     # path: edit path for a relative load (text and set input only), e.g. "security ike gateway gw1"
     # -> LoadResult: result.tree is the new candidate (base is never modified); result.warnings is a
     # list[ConfigError] ("statement not found" for deleting something absent, like Junos).

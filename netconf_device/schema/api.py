@@ -13,6 +13,7 @@ from lxml import etree
 from netconf_device.schema import compare as compare_mod
 from netconf_device.schema import select as select_mod
 from netconf_device.schema.errors import ConfigError, LoadError
+from netconf_device.schema.gcpause import collector_paused
 from netconf_device.schema.jsonfmt import parse_json, render_json
 from netconf_device.schema.merge import Merger
 from netconf_device.schema.rules import run_rules
@@ -86,11 +87,18 @@ class Schema:
         fmt: str = "xml",
         action: str = "merge",
         path: str | list[str] | None = None,
+        default_operation: str = "merge",
     ) -> LoadResult:
+        """``default_operation`` (xml, text, json): NETCONF's ``<default-operation>`` for elements without an
+        ``operation`` attribute -- "merge", or "none" (only statements with an operation change)."""
         if fmt not in FORMATS:
             raise ValueError(f"unknown format {fmt!r}")
         if action not in LOAD_ACTIONS:
             raise ValueError(f"unknown load action {action!r}")
+        with collector_paused():
+            return self._load(base, data, fmt, action, path, default_operation)
+
+    def _load(self, base, data, fmt: str, action: str, path, default_operation: str) -> LoadResult:
         if fmt == "set" or action == "set":
             return self._load_set(base, _as_text(data), self._path_words(path))
         if path and fmt in ("xml", "json"):
@@ -107,7 +115,7 @@ class Schema:
         ws = Workspace(self.model, start)
         errors: list[ConfigError] = []
         warnings: list[ConfigError] = []
-        Merger(ws, errors, warnings).merge(start, self.model.root, patch, [])
+        Merger(ws, errors, warnings, default_operation).merge(start, self.model.root, patch, [])
         if not errors:
             errors = self.validator.typecheck(patch, patch_lines)
         if errors:
@@ -126,18 +134,24 @@ class Schema:
                 [ConfigError(message=exc.message, statement=exc.bad_element, error_type="protocol")]
             ) from exc
         executor.run(text)
-        checked = patch_ws if patch_ws is not None else ws
-        errors = executor.errors + self.validator.typecheck(checked.tree, checked.lines)
+        if patch_ws is None:  # the lines made the whole configuration: check it in its final form
+            tree = ws.finish()
+            errors = executor.errors + self.validator.typecheck(tree, ws.lines, clean=executor.clean,
+                                                                whole=not executor.errors)
+        else:
+            errors = executor.errors + self.validator.typecheck(patch_ws.tree, patch_ws.lines,
+                                                                clean=executor.clean)
         if errors:
             raise LoadError(sorted(errors, key=lambda e: (e.line or 0, e.column or 0)))
-        return LoadResult(ws.finish(), executor.warnings)
+        return LoadResult(ws.finish() if patch_ws is not None else tree, executor.warnings)
 
     # ------------------------------------------------------------------------------------ validation
     def validate(self, tree: etree._Element) -> list[ConfigError]:
         """Every commit error of ``tree`` ([] when it may be committed)."""
-        active = without_inactive(tree)
-        errors = self.validator.validate(active, active=True)
-        errors.extend(run_rules(active, self.model))
+        with collector_paused():
+            active = without_inactive(tree)
+            errors = self.validator.validate(active, active=True)
+            errors.extend(run_rules(active, self.model))
         return errors
 
     # ------------------------------------------------------------------------------------ output

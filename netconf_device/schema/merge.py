@@ -2,7 +2,9 @@
 
 Attributes honoured, as Junos and NETCONF define them: ``operation`` = merge | replace | create | delete |
 remove (NETCONF: create on an existing statement is ``data-exists``, delete of a missing one
-``data-missing``), ``delete="delete"`` (Junos: a missing statement is only a warning), ``replace="replace"``,
+``data-missing``; an element without ``operation`` inherits its parent's, starting from the edit's
+default operation, and ``none`` only walks to the statements that carry an operation of their own),
+``delete="delete"`` (Junos: a missing statement is only a warning), ``replace="replace"``,
 ``active="active"``, ``inactive="inactive"``, ``insert="before|after|first|last"`` with ``name=`` (Junos) or
 ``key="[name='x']"`` / ``value=`` (YANG), and ``rename="rename"`` with ``name=`` (the new key).
 """
@@ -22,21 +24,34 @@ from netconf_device.schema.treeops import (
     comments_before,
     line_of,
 )
-from netconf_device.schema.walker import WalkError, secret_value
+from netconf_device.schema.walker import WalkError, kept_secret, secret_value
 from netconf_device.schema.yangmodel import SchemaNode
 
 _KEY_PREDICATE = re.compile(r"""\[\s*[\w.-]+\s*=\s*(['"])(.*?)\1\s*\]""")
 
 
-def operation_of(el: etree._Element) -> str:
+_OPERATIONS = ("merge", "replace", "create", "delete", "remove")
+_CREATING = frozenset({"merge", "replace", "create"})
+
+
+def explicit_operation(el: etree._Element) -> str | None:
+    """The edit operation ``el`` names itself (None: it inherits its parent's)."""
     op = el.get("operation")
-    if op in ("merge", "replace", "create", "delete", "remove"):
+    if op in _OPERATIONS:
         return op
     if el.get("delete") == "delete":
         return "junos-delete"
     if el.get("replace") == "replace":
         return "replace"
-    return "merge"
+    return None
+
+
+def operation_of(el: etree._Element, inherited: str = "merge") -> str:
+    return explicit_operation(el) or inherited
+
+
+def _operations_below(patch: etree._Element) -> set[str]:
+    return {op for el in patch.iter() if isinstance(el.tag, str) and (op := explicit_operation(el))}
 
 
 def normalize_comment(text: str) -> str:
@@ -60,10 +75,15 @@ def set_annotation(el: etree._Element, comments: list[str]) -> None:
 
 
 class Merger:
-    def __init__(self, ws: Workspace, errors: list[ConfigError], warnings: list[ConfigError]) -> None:
+    """``default_operation``: NETCONF's ``<default-operation>`` (merge, replace, none); elements without an
+    operation of their own inherit their parent's."""
+
+    def __init__(self, ws: Workspace, errors: list[ConfigError], warnings: list[ConfigError],
+                 default_operation: str = "merge") -> None:
         self.ws = ws
         self.errors = errors
         self.warnings = warnings
+        self.default_operation = default_operation
 
     # ------------------------------------------------------------------------------------ reporting
     def _error(self, message, path, statement, el=None, tag="invalid-value", etype="protocol") -> None:
@@ -94,7 +114,9 @@ class Merger:
             )
 
     # ------------------------------------------------------------------------------------ walk
-    def merge(self, base: etree._Element, node: SchemaNode, patch: etree._Element, path: list[str]) -> None:
+    def merge(self, base: etree._Element, node: SchemaNode, patch: etree._Element, path: list[str],
+              inherited: str | None = None) -> None:
+        inherited = inherited or self.default_operation
         comments: list[str] = []
         for child in patch:
             if not isinstance(child.tag, str):
@@ -109,15 +131,16 @@ class Merger:
                 self._error("syntax error", path, child.tag, child)
                 comments = []
                 continue
+            op = operation_of(child, inherited)
             try:
                 if sub.kind == "leaf":
-                    self._leaf(base, node, sub, child, path, comments)
+                    self._leaf(base, node, sub, child, path, comments, op)
                 elif sub.kind == "leaf-list":
-                    self._leaf_list(base, node, sub, child, path, comments)
+                    self._leaf_list(base, node, sub, child, path, comments, op)
                 elif sub.kind == "container":
-                    self._container(base, node, sub, child, path, comments)
+                    self._container(base, node, sub, child, path, comments, op)
                 else:
-                    self._list(base, node, sub, child, path, comments)
+                    self._list(base, node, sub, child, path, comments, op)
             except WalkError as exc:
                 self._error(exc.message, path, exc.bad_element, child)
             comments = []
@@ -134,8 +157,9 @@ class Merger:
         if comments:
             set_annotation(el, comments)
 
-    def _leaf(self, base, node, sub, patch, path, comments) -> None:
-        op = operation_of(patch)
+    def _leaf(self, base, node, sub, patch, path, comments, op) -> None:
+        if op == "none":  # <default-operation>none: a leaf without an operation only selects
+            return
         raw = patch.text.strip() if patch.text is not None else ""
         existing = base.find(sub.name)
         statement = sub.name if sub.is_empty_type or not raw else f"{sub.name} {raw}"
@@ -162,12 +186,15 @@ class Merger:
         if sub.is_empty_type and toggles and existing is not None:
             self._finish_statement(existing, patch, comments)
             return
-        value = None if sub.is_empty_type else secret_value(sub, raw, Token("word", raw, 0, 0))
+        value = None
+        if not sub.is_empty_type:
+            value = (sub.obfuscate9 and kept_secret(existing, raw)) or secret_value(sub, raw, Token("word", raw, 0, 0))
         el = self.ws.set_leaf(base, node, sub, value)
         self._finish_statement(el, patch, comments)
 
-    def _leaf_list(self, base, node, sub, patch, path, comments) -> None:
-        op = operation_of(patch)
+    def _leaf_list(self, base, node, sub, patch, path, comments, op) -> None:
+        if op == "none":
+            return
         raw = patch.text.strip() if patch.text is not None else ""
         statement = f"{sub.name} {raw}" if raw else sub.name
         if op in ("delete", "remove", "junos-delete"):
@@ -197,9 +224,20 @@ class Merger:
                 self.ws.move(el, anchor, where)
         self._finish_statement(el, patch, comments)
 
-    def _container(self, base, node, sub, patch, path, comments) -> None:
-        op = operation_of(patch)
+    def _absent_under_none(self, patch, path, statement) -> bool:
+        """``none`` reached a statement that is not configured: walk on (creating it) only if something
+        below creates; a ``delete`` below is ``data-missing``; anything else changes nothing."""
+        below = _operations_below(patch)
+        if below & _CREATING:
+            return False
+        if "delete" in below:
+            self._not_found("delete", path, statement, patch)
+        return True
+
+    def _container(self, base, node, sub, patch, path, comments, op) -> None:
         existing = base.find(sub.name)
+        if op == "none" and existing is None and self._absent_under_none(patch, path, sub.name):
+            return
         if op in ("delete", "remove", "junos-delete"):
             if existing is None:
                 self._not_found(op, path, sub.name, patch)
@@ -212,11 +250,10 @@ class Merger:
         if op == "replace" and existing is not None:
             self.ws.remove(existing, sub, prune=False)
         el = self.ws.ensure_container(base, node, sub)
-        self.merge(el, sub, patch, [*path, sub.name])
+        self.merge(el, sub, patch, [*path, sub.name], op)
         self._finish_statement(el, patch, comments)
 
-    def _list(self, base, node, sub, patch, path, comments) -> None:
-        op = operation_of(patch)
+    def _list(self, base, node, sub, patch, path, comments, op) -> None:
         key_el = patch.find(sub.key)
         key = key_el.text.strip() if key_el is not None and key_el.text is not None else None
         if key is None or key == "":
@@ -230,6 +267,8 @@ class Merger:
             raise WalkError("missing argument", None, sub.name)
         label = key if sub.nokeyword else f"{sub.name} {key}"
         existing = self.ws.find_entry(base, sub, key)
+        if op == "none" and existing is None and self._absent_under_none(patch, path, label):
+            return
         if op in ("delete", "remove", "junos-delete"):
             if existing is None:
                 self._not_found(op, path, label, patch)
@@ -270,5 +309,5 @@ class Merger:
                 self._error("statement not found", path, f"{sub.name} {ref}", patch, "data-missing")
             else:
                 self.ws.move(el, anchor, where)
-        self.merge(el, sub, patch, [*path, *([] if sub.nokeyword else [sub.name]), key])
+        self.merge(el, sub, patch, [*path, *([] if sub.nokeyword else [sub.name]), key], op)
         self._finish_statement(el, patch, comments)

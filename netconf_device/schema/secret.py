@@ -8,7 +8,6 @@ alphabet, weighted by a per-position table, add up to the character's code.
 
 from __future__ import annotations
 
-import functools
 import os
 
 MAGIC = "$9$"
@@ -55,7 +54,9 @@ def encode9(plain: str, salt: str | None = None) -> str:
             encoded = _ENCODED[key] = _encode_char(*key)
         chars, previous = encoded
         out.append(chars)
-    return "".join(out)
+    cipher = "".join(out)
+    _remember(cipher, plain)  # the commit that follows a load decodes what the load just encoded
+    return cipher
 
 
 _ENCODED: dict[tuple[int, int, int], tuple[str, int]] = {}  # at most 65 * 7 * 256 entries
@@ -75,12 +76,30 @@ def _encode_char(previous: int, slot: int, code: int) -> tuple[str, int]:
     return "".join(chars), previous
 
 
+# cipher -> clear text of recently encoded or decoded secrets: every commit re-checks and recompiles the
+# same secrets, and decoding is pure. Bounded; the oldest entry goes first.
+_DECODED: dict[str, str] = {}
+_DECODED_MAX = 16384
+
+
+def _remember(cipher: str, plain: str) -> None:
+    if len(_DECODED) >= _DECODED_MAX:
+        try:
+            del _DECODED[next(iter(_DECODED))]
+        except (StopIteration, RuntimeError, KeyError):  # another thread got there first
+            pass
+    _DECODED[cipher] = plain
+
+
 def decode9(cipher: str) -> str:
     """Reverse ``encode9``; raises ValueError for a malformed ``$9$`` string."""
-    return _decode(cipher)
+    plain = _DECODED.get(cipher)
+    if plain is None:
+        plain = _decode(cipher)
+        _remember(cipher, plain)
+    return plain
 
 
-@functools.lru_cache(maxsize=16384)  # commits re-check the same secrets; decoding is pure
 def _decode(cipher: str) -> str:
     if not cipher.startswith(MAGIC):
         raise ValueError("not a $9$ string")

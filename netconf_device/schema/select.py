@@ -2,8 +2,9 @@
 
 ``<configuration><system><domain-name/></system></configuration>`` selects that leaf; an empty element
 selects its whole sub-tree; a list element with only ``<name>X</name>`` selects entry X (without
-``<name>``: every entry); a leaf with text selects it only when the value matches; other children of a
-list element select inside the matching entries. The result is a new ``<configuration>`` in schema order.
+``<name>`` or with an empty one: every entry); a leaf with text selects it only when the value matches, and
+in a list element it also restricts the entries to those where it matches (RFC 6241 content match nodes);
+other children of a list element select inside the matching entries. The result is a new ``<configuration>`` in schema order.
 """
 
 from __future__ import annotations
@@ -55,11 +56,14 @@ def _select(src: etree._Element, node: SchemaNode, flt: etree._Element, dst: etr
             continue
         value = (f.text or "").strip()
         if sub.kind == "list":
-            key = f.findtext(sub.key)
+            key = (f.findtext(sub.key) or "").strip() or None  # <name/> selects every entry
             inner = [c for c in f if is_data(c) and c.tag != sub.key]
+            matches = _content_matches(sub, inner)
             for entry in src.iterchildren(sub.name):
-                if key is not None and entry_key(entry, sub) != key.strip():
+                if key is not None and entry_key(entry, sub) != key:
                     continue
+                if not all(any((v.text or "") == value for v in entry.iterchildren(tag)) for tag, value in matches):
+                    continue  # RFC 6241 6.2.5: an entry is selected only when every content match node matches
                 if not inner:
                     _copy_with_comments(entry, dst)
                 else:
@@ -82,6 +86,17 @@ def _select(src: etree._Element, node: SchemaNode, flt: etree._Element, dst: etr
             for child in src.iterchildren(sub.name):
                 if not value or (child.text or "") == value:
                     _copy_with_comments(child, dst)
+
+
+def _content_matches(node: SchemaNode, children: list[etree._Element]) -> list[tuple[str, str]]:
+    """(leaf, value) of the content match nodes among a filter's children: leaves given with a value."""
+    found = []
+    for child in children:
+        sub = node.children.get(child.tag)
+        value = (child.text or "").strip()
+        if sub is not None and sub.kind in ("leaf", "leaf-list") and value and not len(child):
+            found.append((child.tag, value))
+    return found
 
 
 def select(model: SchemaModel, tree: etree._Element, filter_element: etree._Element | str | bytes) -> etree._Element:

@@ -14,14 +14,16 @@ from lxml import etree
 
 from netconf_device.schema.errors import ConfigError
 from netconf_device.schema.merge import set_annotation
-from netconf_device.schema.tokens import Token, TokenizeError, column_of, quote, text_of, tokenize_lines
+from netconf_device.schema.tokens import Token, TokenizeError, column_of, quote, scan_lines, text_of
 from netconf_device.schema.treeops import INACTIVE, Workspace, entry_key, is_data, is_inactive
 from netconf_device.schema.walker import (
     Segment,
     WalkError,
     create,
     find,
+    kept_secret,
     parse_path,
+    secret_value,
 )
 from netconf_device.schema.yangmodel import SchemaNode
 
@@ -61,6 +63,8 @@ class SetExecutor:
         # container or list entry it went through]). A line sharing its first words starts from there.
         self._previous: tuple | None = None
         self._raw: list[str] = []
+        # No annotation, inactive flag or other attribute was written (type-checking needs no cleaning).
+        self.clean = True
         self._number = 0  # line being executed
         if start_path:
             self._edit(start_path, 0)
@@ -92,19 +96,28 @@ class SetExecutor:
 
     # ------------------------------------------------------------------------------------ run
     def run(self, text: str) -> None:
-        self._raw = text.split("\n")
         try:
-            lines = tokenize_lines(text)
+            self._raw, special = scan_lines(text)
         except TokenizeError as exc:
             self.errors.append(
                 ConfigError(message=exc.message, statement=exc.token, line=exc.line, column=exc.column,
                             error_type="protocol")
             )
             return
-        for number, line in lines:
-            self._number = number
+        set_plain = self._set_plain
+        for index, raw in enumerate(self._raw):
+            line = special.get(index) if special else None
+            if line is None:
+                line = raw.split()
+            if not line:
+                continue  # blank, or only a comment
+            self._number = index + 1
             try:
-                self._line(line)
+                if line[0] == "set" and line[0].__class__ is str:
+                    if not set_plain(line):
+                        self._set_general(line)
+                else:
+                    self._line(line)
             except WalkError as exc:
                 self._err(exc.message, exc.token, exc.bad_element, line)
 
@@ -121,7 +134,7 @@ class SetExecutor:
     def _segments(self, line: list, start: int, need_values: bool, end: int | None = None):
         ctx = self.stack[-1]
         words = line[:end] if end is not None else line
-        plain = line[0].__class__ is str  # tokenize_lines gives all-str lines when nothing needs a Token
+        plain = line[0].__class__ is str  # scan_lines gives all-str lines when nothing needs a Token
         segments, i = parse_path(
             ctx.node, words, start, need_values=need_values, continue_after_leaf=False, plain=plain
         )
@@ -132,12 +145,40 @@ class SetExecutor:
         return ctx, segments
 
     def _set(self, line: list) -> None:
+        if line[0].__class__ is str and self._set_plain(line):
+            return
+        self._set_general(line)
+
+    def _set_general(self, line: list) -> None:
         ctx = self.stack[-1]
-        plain = line[0].__class__ is str
+        segments, i = parse_path(ctx.node, line, 1, need_values=True, continue_after_leaf=False)
+        if i < len(line):
+            raise WalkError("syntax error", line[i])
+        if not segments:
+            raise WalkError("missing argument", line[0], "set")
+        if any(seg.inactive for seg in segments):
+            self.clean = False
+        placed = create(self.ws, ctx.element, ctx.node, segments)
+        lines = self.ws.lines
+        patch_elements = placed.elements
+        if self.patch_ws is not None:
+            patch_elements = create(self.patch_ws, ctx.patch, ctx.node, segments).elements
+            lines = self.patch_ws.lines
+        number = self._number
+        for el in patch_elements:
+            lines[el] = number
+        self._previous = None
+
+    def _set_plain(self, line: list[str]) -> bool:
+        """A ``set`` line of plain words, the bulk of every big load: read and applied in one pass without
+        intermediate objects, starting from the deepest statement it shares with the previous line.
+        Returns False (nothing changed) for anything unusual; the general path then runs the line and
+        reports its error."""
+        ctx = self.stack[-1]
         start, node, element, patch_element = 1, ctx.node, ctx.element, ctx.patch
         kept: list[tuple] = []
         previous = self._previous
-        if plain and previous is not None and previous[0] is ctx:
+        if previous is not None and previous[0] is ctx:
             words = previous[1]
             shared, limit = 1, min(len(line), len(words))
             while shared < limit and line[shared] == words[shared]:
@@ -148,27 +189,64 @@ class SetExecutor:
                 kept.append(state)
             if kept:
                 start, node, element, patch_element = kept[-1]
-        segments, i = parse_path(node, line, start, need_values=True, continue_after_leaf=False, plain=plain)
-        if i < len(line):
-            raise WalkError("syntax error", line[i])
-        if not segments and start == 1:
-            raise WalkError("missing argument", line[0], "set")
-        placed = create(self.ws, element, node, segments)
-        lines = self.ws.lines
-        patch_elements = placed.elements
-        if self.patch_ws is not None:
-            patch_elements = create(self.patch_ws, patch_element, node, segments).elements
-            lines = self.patch_ws.lines
+        # Read the words (nothing is changed until the whole line is known to fit the schema).
+        steps: list[tuple] = []  # (schema node, argument, index after it for containers and entries)
+        i, n, context, at = start, len(line), node, start
+        while i < n:
+            at = i  # the statement's keyword (or its value, without keyword): where errors point
+            child = context.children.get(line[i])
+            if child is None or child.name == context.key:
+                child = context.nokeyword_child
+                if child is None:
+                    return False
+            else:
+                i += 1
+            kind = child.kind
+            if kind == "container":
+                steps.append((child, None, i))
+                context = child
+                continue
+            if i >= n:
+                return False  # missing argument
+            if kind == "list":
+                i += 1
+                steps.append((child, line[i - 1], i))
+                context = child
+                continue
+            if kind == "leaf" and child.is_empty_type:
+                steps.append((child, None, 0))
+            else:
+                steps.append((child, line[i], 0))
+                i += 1
+            break
+        if i < n or not steps:
+            return False
+        # Apply them to the candidate (and to the patch the load's values are type-checked in).
+        ws, patch_ws = self.ws, self.patch_ws
+        lines = ws.lines if patch_ws is None else patch_ws.lines
         number = self._number
-        for el in patch_elements:
-            lines[el] = number
-        if plain:
-            for seg, el, patch_el in zip(segments, placed.elements, patch_elements, strict=True):
-                if seg.end:
-                    kept.append((seg.end, seg.node, el, patch_el))
-            self._previous = (ctx, line, kept)
-        else:
-            self._previous = None
+        for child, arg, end in steps:
+            kind = child.kind
+            if kind == "container":
+                el = ws.ensure_container(element, node, child)
+                patch_el = el if patch_ws is None else patch_ws.ensure_container(patch_element, node, child)
+            elif kind == "list":
+                el = ws.ensure_entry(element, node, child, arg)[0]
+                patch_el = el if patch_ws is None else patch_ws.ensure_entry(patch_element, node, child, arg)[0]
+            elif kind == "leaf":
+                if child.obfuscate9:  # the same secret again keeps its stored form (no change to compare)
+                    arg = kept_secret(element.find(child.name), arg) or secret_value(child, arg, line[at])
+                el = ws.set_leaf(element, node, child, arg)
+                patch_el = el if patch_ws is None else patch_ws.set_leaf(patch_element, node, child, arg)
+            else:
+                el = ws.add_value(element, node, child, arg)[0]
+                patch_el = el if patch_ws is None else patch_ws.add_value(patch_element, node, child, arg)[0]
+            lines[patch_el] = number
+            if end:
+                kept.append((end, child, el, patch_el))
+                element, node, patch_element = el, child, patch_el
+        self._previous = (ctx, line, kept)
+        return True
 
     def _delete(self, line: list) -> None:
         ctx, segments = self._segments(line, 1, need_values=False)
@@ -187,6 +265,7 @@ class SetExecutor:
             self.ws.remove(el, node)
 
     def _activate(self, line: list) -> None:
+        self.clean = False
         ctx, segments = self._segments(line, 1, need_values=False)
         found = find(self.ws, ctx.element, ctx.node, segments)
         if found is None:
@@ -253,6 +332,7 @@ class SetExecutor:
             el.text = new[0]
 
     def _annotate(self, line: list) -> None:
+        self.clean = False
         if len(line) < 3:
             raise WalkError("missing argument", line[-1], "annotate")
         ctx, segments = self._segments(line, 1, need_values=False, end=len(line) - 1)

@@ -109,26 +109,55 @@ def text_of(token: Token | str) -> str:
     return token if token.__class__ is str else token.text
 
 
-def tokenize_lines(text: str) -> list[tuple[int, list[Token | str]]]:
-    """(line number, tokens) of each non-empty line (``set`` format). Words of plain lines (no quotes,
-    brackets, braces or comments) stay plain ``str`` (no Token objects to build); ``column_of`` finds
-    their column when an error needs it."""
-    out: list[tuple[int, list[Token | str]]] = []
-    special = _SPECIAL.search
-    for number, raw in enumerate(text.split("\n"), 1):
-        if not raw or raw.isspace():
+def _quoted_words(raw: str) -> list[str] | None:
+    """The words of a line whose only special characters are pairs of double quotes without escapes
+    (``... pre-shared-key ascii-text "a key"``), or None for anything else."""
+    if "\\" in raw:
+        return None
+    parts = raw.split('"')
+    if len(parts) % 2 == 0:
+        return None  # an odd number of quotes: the tokenizer reports it
+    words: list[str] = []
+    for k, part in enumerate(parts):
+        if k % 2:
+            words.append(part)
+        elif _SPECIAL.search(part) is not None:
+            return None
+        else:
+            words.extend(part.split())
+    return words
+
+
+def scan_lines(text: str) -> tuple[list[str], dict[int, list[Token | str]]]:
+    """The lines of ``text`` (``set`` format), and the words of the lines that are not plain words
+    (quotes, brackets, braces, comments) by line index. A plain line is just ``line.split()``: the caller
+    splits it when it gets there, so a big load holds no second copy of its lines. Words of lines with
+    only quoted strings besides plain words stay ``str``; other special lines are Tokens. A line that
+    cannot be tokenized raises TokenizeError (with its line number) before anything runs."""
+    lines = text.split("\n")
+    special: dict[int, list[Token | str]] = {}
+    index, scanned = 0, 0
+    for m in _SPECIAL.finditer(text):  # one scan of the whole text finds the few special lines
+        at = m.start()
+        index += text.count("\n", scanned, at)
+        scanned = at
+        if index in special:
             continue
-        if special(raw) is None:
-            out.append((number, raw.split()))
+        raw = lines[index]
+        words = _quoted_words(raw)
+        if words is not None:
+            special[index] = words
             continue
-        if special(_QUOTED.sub("q", raw)) is None:  # only quoted strings are special: still plain words
-            out.append((number, [_unescape(m.group(1)) if m.group(1) is not None else m.group(2)
-                                 for m in _QUOTED_OR_WORD.finditer(raw)]))
+        if _SPECIAL.search(_QUOTED.sub("q", raw)) is None:  # only quoted strings are special: plain words
+            special[index] = [_unescape(q.group(1)) if q.group(1) is not None else q.group(2)
+                              for q in _QUOTED_OR_WORD.finditer(raw)]
             continue
-        tokens = [t._replace(line=number) for t in tokenize(raw)]
-        if tokens:
-            out.append((number, tokens))
-    return out
+        try:
+            special[index] = [t._replace(line=index + 1) for t in tokenize(raw)]
+        except TokenizeError as exc:
+            exc.line = index + 1
+            raise
+    return lines, special
 
 
 def column_of(raw_line: str, index: int) -> int:

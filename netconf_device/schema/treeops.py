@@ -80,6 +80,21 @@ class Workspace:
         # Input line of statements created by this load (lxml's sourceline is 16-bit); the dict also
         # keeps the lxml proxies used as keys alive, so their identity is stable.
         self.lines: dict[etree._Element, int] = {}
+        # Child tags of the containers and list entries this workspace created, kept while only its own
+        # methods add to them: a big set load asks "does the new entry have this child yet?" tens of
+        # thousands of times, and lxml's tag-filtered iterator costs about 1 us per question.
+        self._fresh: dict[etree._Element, set[str]] = {}
+
+    def _absent(self, parent: etree._Element, name: str) -> bool:
+        """True when ``parent`` is known to have no ``name`` child (False: it has one, or unknown)."""
+        kids = self._fresh.get(parent)
+        return kids is not None and name not in kids
+
+    def _clear_conflicts_if_any(self, parent: etree._Element, node: SchemaNode) -> None:
+        if node.conflicts:
+            kids = self._fresh.get(parent)
+            if kids is None or not kids.isdisjoint(node.conflicts):
+                self.clear_conflicts(parent, node)
 
     # ------------------------------------------------------------------------------------ lookups
     def entries(self, parent: etree._Element, node: SchemaNode) -> dict[str, etree._Element]:
@@ -88,8 +103,9 @@ class Workspace:
         index = self._index.get(cache_key)
         if index is None:
             index = {}
-            for el in parent.iterchildren(node.name):
-                index[entry_key(el, node) or ""] = el
+            if not self._absent(parent, node.name):
+                for el in parent.iterchildren(node.name):
+                    index[entry_key(el, node) or ""] = el
             self._index[cache_key] = index
         return index
 
@@ -112,13 +128,19 @@ class Workspace:
 
     # ------------------------------------------------------------------------------------ creation
     def _append(self, parent: etree._Element, parent_node: SchemaNode, node: SchemaNode) -> etree._Element:
+        kids = self._fresh.get(parent)
+        if kids is not None:
+            kids.add(node.name)
         try:
             last = parent[-1]
         except IndexError:
             last = None
-        if last is None or last.tag == node.name:
+        if last is None:
             return etree.SubElement(parent, node.name)
-        last_node = parent_node.children.get(last.tag) if last.tag.__class__ is str else None
+        tag = last.tag
+        if tag == node.name:
+            return etree.SubElement(parent, node.name)
+        last_node = parent_node.children.get(tag) if tag.__class__ is str else None
         if last_node is not None and last_node.index < node.index:
             return etree.SubElement(parent, node.name)
         # Out of schema order. A small parent gets the element at its place right away; a big one is
@@ -152,11 +174,11 @@ class Workspace:
         el = self._containers.get(cache_key)
         if el is not None:
             return el
-        el = next(parent.iterchildren(node.name), None)
+        el = None if self._absent(parent, node.name) else next(parent.iterchildren(node.name), None)
         if el is None:
-            if node.conflicts:
-                self.clear_conflicts(parent, node)
+            self._clear_conflicts_if_any(parent, node)
             el = self._append(parent, parent_node, node)
+            self._fresh[el] = set()
             if not node.presence:
                 self._prune.append((el, node))
         self._containers[cache_key] = el
@@ -169,20 +191,19 @@ class Workspace:
         el = index.get(key)
         if el is not None:
             return el, False
-        if node.conflicts:
-            self.clear_conflicts(parent, node)
+        self._clear_conflicts_if_any(parent, node)
         el = self._append(parent, parent_node, node)
         etree.SubElement(el, node.key).text = key
+        self._fresh[el] = {node.key}
         index[key] = el
         return el, True
 
     def set_leaf(
         self, parent: etree._Element, parent_node: SchemaNode, node: SchemaNode, value: str | None
     ) -> etree._Element:
-        el = next(parent.iterchildren(node.name), None)
+        el = None if self._absent(parent, node.name) else next(parent.iterchildren(node.name), None)
         if el is None:
-            if node.conflicts:
-                self.clear_conflicts(parent, node)
+            self._clear_conflicts_if_any(parent, node)
             el = self._append(parent, parent_node, node)
         el.text = None if node.is_empty_type else value
         return el
@@ -190,14 +211,16 @@ class Workspace:
     def add_value(
         self, parent: etree._Element, parent_node: SchemaNode, node: SchemaNode, value: str
     ) -> tuple[etree._Element, bool]:
-        el = self.find_value(parent, node, value)
-        if el is not None:
-            return el, False
-        self.clear_conflicts(parent, node)
-        existing = self.find_values(parent, node)
-        if existing:  # keep leaf-list values together, new value last (ordered-by user)
+        last = None
+        if not self._absent(parent, node.name):
+            for el in parent.iterchildren(node.name):  # one pass: the value itself, else the last value
+                if (el.text or "") == value:
+                    return el, False
+                last = el
+        self._clear_conflicts_if_any(parent, node)
+        if last is not None:  # keep leaf-list values together, new value last (ordered-by user)
             el = etree.Element(node.name)
-            existing[-1].addnext(el)
+            last.addnext(el)
         else:
             el = self._append(parent, parent_node, node)
         el.text = value
@@ -224,6 +247,7 @@ class Workspace:
         parent = el.getparent()
         if parent is None:
             return
+        self._fresh.pop(parent, None)  # its child tags are no longer known
         for comment in comments_before(el):
             parent.remove(comment)
         if node.kind == "list":
@@ -274,7 +298,10 @@ class Workspace:
         """Restore schema order where appends broke it and drop emptied non-presence containers."""
         for parent, parent_node in self._dirty.items():
             _sort_children(parent, self.model, parent_node)
+        fresh = self._fresh
         for el, node in self._prune:
+            if fresh.get(el):  # created here and given children, none removed since: not empty
+                continue
             while node is not None and node.kind == "container" and not node.presence and node.parent:
                 parent = el.getparent()
                 if parent is None or any(is_data(c) for c in el):
@@ -287,6 +314,7 @@ class Workspace:
         self._containers.clear()
         self._dirty.clear()
         self._prune.clear()
+        self._fresh.clear()
         return self.tree
 
 

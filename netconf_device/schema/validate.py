@@ -21,6 +21,7 @@ from lxml import etree
 from netconf_device.schema.errors import ConfigError
 from netconf_device.schema.tokens import quote
 from netconf_device.schema.treeops import COMMENT_TAG, INACTIVE, line_of
+from netconf_device.schema.typemsg import invalid_value_message
 from netconf_device.schema.yangmodel import CONF_MODULES, SchemaModel, SchemaNode
 
 log = logging.getLogger("netconf_device.schema")
@@ -41,6 +42,33 @@ _NUMBER = re.compile(r'^Invalid (?:type )?u?int\d+ value "([^"]*)"\.|^Value "([^
 _EMPTY = re.compile(r'^Invalid empty value length|^Invalid type empty value')
 _DUPLICATE = re.compile(r'^Duplicate instance of "([^"]+)"\.')
 _UNKNOWN = re.compile(r'^Node "([^"]+)" not found as a child of "([^"]+)" node\.')
+_VALUE_PATTERNS = (_RANGE, _LENGTH, _PATTERN, _UNION, _ENUM, _NUMBER)
+_VALUE_ERROR = re.compile("|".join(f"(?:{p.pattern})" for p in _VALUE_PATTERNS))
+
+
+def _message_value(first_line: str) -> str | None:
+    """The value a libyang type error quotes (``Unsatisfied pattern - "300.1.1.1/24" does not ...``)."""
+    for pattern in _VALUE_PATTERNS:
+        m = pattern.match(first_line)
+        if m:
+            return next((g for g in m.groups() if g is not None), None)
+    return None
+
+
+def value_message(node: SchemaNode, value: str, first_line: str) -> tuple[str, str]:
+    """(message, rule) for ``value`` of leaf ``node`` refused by libyang with ``first_line``."""
+    if _RANGE.match(first_line):
+        return f"value {value} is not within range ({node.range_text or ''})", "range"
+    if _LENGTH.match(first_line):
+        return f"Length of '{node.name}' must be {node.length_text} characters", "length"
+    if _NUMBER.match(first_line):
+        return f"Invalid numeric value: '{value}'", "type"
+    if _PATTERN.match(first_line) or _UNION.match(first_line):
+        return invalid_value_message(node.type_name, node.name, value), "pattern"
+    if _ENUM.match(first_line):
+        return "syntax error", "enumeration"
+    # A message defined in the YANG modules (error-message of a pattern, range or length).
+    return first_line, "yang"
 
 
 # ------------------------------------------------------------------------------------------------ paths
@@ -80,6 +108,8 @@ class Location:
         el = tree
         self.nearest = tree  # deepest element that exists on the path
         self.missing_key: SchemaNode | None = None  # list whose key libyang could not store (bad value)
+        self.missing_parent: etree._Element | None = None  # the element holding that list's entries
+        self.missing_depth = 0  # number of segments above that list (its parent's edit path)
         words: list[list[str]] = []  # words of each segment, for edit path and statement
         self.value: str | None = None
         for name, preds in segments:
@@ -89,8 +119,8 @@ class Location:
             if child.kind == "list":
                 key = dict(preds).get(child.key, "")
                 words.append(([] if child.nokeyword else [child.name]) + [key])
-                if not key:
-                    self.missing_key = child
+                if not key and self.missing_key is None:
+                    self.missing_key, self.missing_parent, self.missing_depth = child, el, len(words) - 1
                 el = _find_entry(el, child, key)
             elif child.kind == "leaf-list":
                 value = dict(preds).get(".")
@@ -150,6 +180,10 @@ class Validator:
         for name in CONF_MODULES:
             self.ctx.load_module(name)
         self._namespaces = {name: node.namespace for name, node in model.root.children.items()}
+        # The last instance document libyang fully validated without an error. Validation is a pure
+        # function of the document, so the same document again (commit check then commit, or a commit
+        # of what a load from scratch already validated) is valid without a second libyang run.
+        self._valid_doc: str | None = None
 
     # -------------------------------------------------------------------------------- serialisation
     def qualified_xml(self, tree: etree._Element, active: bool = False) -> str:
@@ -186,33 +220,106 @@ class Validator:
             finally:
                 self.ctx.clean_all_errors()
 
+    def _validate_document(self, xml: str) -> list:
+        """libyang's errors for a full validation of ``xml`` ([] also for a repeat of the last valid one)."""
+        with self._lock:
+            if xml == self._valid_doc:
+                return []
+        raw = self._run(xml, parse_only=False)
+        if not raw:
+            with self._lock:
+                self._valid_doc = xml
+        return raw
+
+    def forget(self) -> None:
+        """Drop the remembered valid document (benchmarks time validation itself)."""
+        with self._lock:
+            self._valid_doc = None
+
     # -------------------------------------------------------------------------------- entry points
     def validate(self, tree: etree._Element, active: bool = False) -> list[ConfigError]:
         """Full validation (types, mandatory, must/when, leafref, unique) of a candidate."""
-        raw = self._run(self.qualified_xml(tree, active), parse_only=False)
-        return [self.map_error(tree, *item) for item in raw]
+        raw = self._validate_document(self.qualified_xml(tree, active))
+        return self._map_all(tree, tree, raw, load=False, lines=None)
 
-    def typecheck(self, patch: etree._Element, lines: dict | None = None) -> list[ConfigError]:
+    def typecheck(self, patch: etree._Element, lines: dict | None = None, *, clean: bool = False,
+                  whole: bool = False) -> list[ConfigError]:
         """Types, ranges, patterns and enums of the values in a load patch (no cross-checks). Errors
-        carry the input line (``lines``: element -> line of set/text input; XML: its source line)."""
-        check = self._check_copy(patch)
-        raw = self._run(self.qualified_xml(check, active=True), parse_only=True)
-        errors = []
-        bad_keys: dict[int, SchemaNode] = {}
+        carry the input line (``lines``: element -> line of set/text input; XML: its source line).
+
+        ``clean``: the caller knows the patch has no annotations, attributes or clear-text secrets (a set
+        load without annotate/deactivate), so it is checked as it is. ``whole``: the patch is the entire
+        new configuration (a load into an empty one); it is then fully validated first, and when that
+        finds nothing the commit of the same configuration does not ask libyang again."""
+        check = patch if clean else self._check_copy(patch)
+        xml = self.qualified_xml(check, active=True)
+        if whole and check is patch and not self._validate_document(xml):
+            return []  # valid as a configuration, so every value in it has its type
+        raw = self._run(xml, parse_only=True)
+        return self._map_all(check, patch, raw, load=True, lines=lines)
+
+    def _map_all(self, check, tree, raw: list, load: bool, lines: dict | None) -> list[ConfigError]:
+        """Map libyang's errors. A list entry whose key value libyang refuses comes back as two errors
+        without the key in their paths: the key's own (``.../address/name``, the value in its message)
+        and ``List instance is missing its key``. They become one error naming the statement
+        (``address 300.1.1.1/24``), like any bad value."""
+        errors: list[ConfigError] = []
+        keyed: set[str] = set()  # data paths of lists whose bad key was reported
+        keyless: dict[str, tuple[str, SchemaNode]] = {}  # "missing its key" without its key's error yet
         for item in raw:
             if item[0]:
-                loc = Location(self.model, patch, item[0])
-                if loc.missing_key is not None:  # libyang drops an invalid key: find it below
-                    bad_keys[id(loc.missing_key)] = loc.missing_key
-                    continue
-            errors.append(self.map_error(patch, *item, load=True, lines=lines))
-        for node in bad_keys.values():
-            errors.extend(self._key_errors(check, patch, node, lines))
+                loc = Location(self.model, tree, item[0])
+                if loc.missing_key is not None:
+                    if loc.node is loc.missing_key and item[1].startswith("List instance is missing its key"):
+                        keyless.setdefault(loc.data_path, (item[1], loc.missing_key))
+                        continue
+                    if loc.node.parent is loc.missing_key and loc.node.name == loc.missing_key.key:
+                        error = self._bad_key(loc, item[1], load, lines)
+                        list_path = loc.data_path.rsplit("/", 1)[0]
+                        if error is None:  # the message does not quote the value: probe the entries
+                            keyless.setdefault(list_path, (item[1], loc.missing_key))
+                        else:
+                            errors.append(error)
+                            keyed.add(list_path)
+                        continue
+            errors.append(self.map_error(tree, *item, load=load, lines=lines))
+        probed: set[int] = set()
+        for path, (message, node) in keyless.items():
+            if path in keyed or id(node) in probed:
+                continue
+            probed.add(id(node))  # no value to go by (e.g. an XML entry without its key): probe each entry
+            errors.extend(self._key_errors(check, tree, node, lines, load) or
+                          [self.map_error(tree, path, message, None, load=load, lines=lines)])
         return errors
 
-    def _key_errors(self, check, patch, node: SchemaNode, lines) -> list[ConfigError]:
-        """Errors for the invalid keys of list ``node``: each entry's key alone is checked by libyang
-        (only when libyang reported an unusable key, so this is not on the normal path)."""
+    def _bad_key(self, loc: Location, message: str, load: bool, lines: dict | None) -> ConfigError | None:
+        """The error for a list key libyang refused (``loc`` points at the key leaf), or None when the
+        message does not carry the value."""
+        node = loc.missing_key
+        first_line = message.split("\n", 1)[0]
+        value = _message_value(first_line)
+        if value is None:
+            return None
+        entry = None
+        if loc.missing_parent is not None:
+            entry = next((e for e in loc.missing_parent.iterchildren(node.name) if e.findtext(node.key) == value),
+                         None)
+        text, rule = value_message(loc.node, value, first_line)
+        words = loc.words[: loc.missing_depth]
+        return ConfigError(
+            message=text,
+            edit_path=tuple(w for seg in words for w in seg),
+            statement=quote(value) if node.nokeyword else f"{node.name} {quote(value)}",
+            data_path=loc.data_path.rsplit("/", 1)[0] + f"[{node.key}='{value}']",
+            error_type="protocol" if load else "application",
+            error_tag="invalid-value",
+            line=line_of(entry if entry is not None else loc.missing_parent, lines) if load else None,
+            rule=rule,
+        )
+
+    def _key_errors(self, check, patch, node: SchemaNode, lines, load: bool) -> list[ConfigError]:
+        """Errors for the invalid keys of list ``node``, each entry's key checked alone by libyang (only
+        when libyang's own errors do not say which value it refused, so this is off the normal path)."""
         errors = []
         path = "/".join(node.schema_path())
         for entry, original in zip(check.iterfind(path), patch.iterfind(path), strict=False):
@@ -234,19 +341,21 @@ class Validator:
             raw = self._run(self.qualified_xml(probe, active=True), parse_only=True)
             messages = [m for _, m, _ in raw if not m.startswith("List instance is missing its key")]
             if raw:
-                key = entry.findtext(node.key) or ""
-                message = messages[0].split("\n", 1)[0] if messages else "invalid value"
-                if message.startswith(("Unsatisfied pattern", "Invalid union value")):
-                    message = f"Invalid value for '{node.name}': '{key}'"
+                key = entry.findtext(node.key)
+                if key is None:
+                    message, rule = f"Missing mandatory statement: '{node.key}'", "mandatory"
+                else:
+                    first_line = messages[0].split("\n", 1)[0] if messages else "invalid value"
+                    message, rule = value_message(node.children[node.key], key, first_line)
                 errors.append(
                     ConfigError(
                         message=message,
                         edit_path=edit_words(self.model, patch, original.getparent()),
-                        statement=key if node.nokeyword else f"{node.name} {quote(key)}",
-                        error_type="protocol",
+                        statement=(key or "") if node.nokeyword else f"{node.name} {quote(key or '')}",
+                        error_type="protocol" if load else "application",
                         error_tag="invalid-value",
-                        line=line_of(original, lines),
-                        rule="pattern",
+                        line=line_of(original, lines) if load else None,
+                        rule=rule,
                     )
                 )
         return errors
@@ -259,13 +368,13 @@ class Validator:
         """What libyang type-checks of a patch: no deletions, bare (de)activations, annotations or edit
         attributes, and no clear-text secrets (those are checked when they are encoded)."""
         clear_secrets = [
-            el for path in self._secret_paths for el in patch.iterfind(path) if not (el.text or "").startswith("$9$")
+            el for path in self._secret_paths for el in patch.xpath(path) if not (el.text or "").startswith("$9$")
         ]
         if not clear_secrets and next(patch.iter(COMMENT_TAG), None) is None and not patch.xpath("boolean(.//@*)"):
             return patch
         check = copy.deepcopy(patch)
         for path in self._secret_paths:
-            for el in check.iterfind(path):
+            for el in check.xpath(path):
                 el.text = "$9$checked-on-encoding"
         for el in list(check.iter()):
             if not isinstance(el.tag, str) or el.tag == COMMENT_TAG:
@@ -336,26 +445,18 @@ class Validator:
         if m:
             msg = loc.node.when_message or f"'{loc.node.name}' is not allowed here"
             return err(msg, loc.edit_path(), loc.statement(), rule="when")
-        m = _RANGE.match(first_line)
-        if m:
-            rng = loc.node.range_text or ""
-            return err(f"value {m.group(1)} is not within range ({rng})", loc.edit_path(), loc.statement(),
-                       rule="range")
-        m = _LENGTH.match(first_line)
-        if m:
-            return err(f"Length of '{loc.node.name}' must be {loc.node.length_text} characters",
-                       loc.edit_path(), loc.statement(), rule="length")
-        m = _ENUM.match(first_line)
-        if m:
-            return err("syntax error", loc.edit_path(), m.group(1), rule="enumeration")
-        m = _NUMBER.match(first_line)
-        if m:
-            return err(f"Invalid numeric value: '{m.group(1) or m.group(2)}'", loc.edit_path(), loc.statement(),
-                       rule="type")
-        if _PATTERN.match(first_line) or _UNION.match(first_line):
-            value = loc.value if loc.value is not None else ""
-            return err(f"Invalid value for '{loc.node.name}': '{value}'", loc.edit_path(), loc.statement(),
-                       rule="pattern")
+        if _VALUE_ERROR.match(first_line):
+            value = loc.value if loc.value is not None else (_message_value(first_line) or "")
+            if _ENUM.match(first_line):
+                return err("syntax error", loc.edit_path(), _message_value(first_line), rule="enumeration")
+            statement = loc.statement()
+            if loc.node.kind == "leaf-list" and loc.value is None:  # libyang could not store the value
+                statement = f"{loc.node.name} {quote(value)}"
+                if load and loc.element is None and loc.nearest is not None:
+                    stored = next((v for v in loc.nearest.iterchildren(loc.node.name) if v.text == value), None)
+                    line = line_of(stored if stored is not None else loc.nearest, lines)
+            text, rule = value_message(loc.node, value, first_line)
+            return err(text, loc.edit_path(), statement, rule=rule)
         if _EMPTY.match(first_line):
             return err("syntax error", loc.edit_path(), loc.statement(), rule="type")
         m = _DUPLICATE.match(first_line)

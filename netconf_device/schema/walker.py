@@ -185,7 +185,7 @@ def create(
         elif child.kind == "leaf":
             value = None if child.is_empty_type else seg.arg
             if child.obfuscate9:
-                value = secret_value(child, value, seg.token)
+                value = kept_secret(element.find(child.name), value) or secret_value(child, value, seg.token)
             el = ws.set_leaf(element, node, child, value)
             leaves.append(el)
         else:
@@ -248,6 +248,14 @@ def find(
             return [el], child
         element, node = el, child
     return None
+
+
+def kept_secret(existing: etree._Element | None, given: str) -> str | None:
+    """The stored ``$9$`` form when ``given`` (clear text or ``$9$``) is the secret already configured: setting
+    the same key again changes nothing (``show | compare`` stays empty, so Ansible reports no change)."""
+    if existing is None or existing.text is None or given == existing.text:
+        return existing.text if existing is not None else None
+    return existing.text if _same_secret(existing.text, given) else None
 
 
 def _same_secret(stored: str, given: str) -> bool:

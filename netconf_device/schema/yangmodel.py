@@ -81,6 +81,7 @@ class SchemaNode:
     obfuscate9: bool = False
     hexadecimal: bool = False
     when_message: str | None = None
+    type_name: str | None = None  # the typedef a leaf uses directly ("ipv4prefix"), for clear type errors
     range_text: str | None = None  # "1..300" for integer leaves with a range
     length_text: str | None = None
     nokeyword_child: SchemaNode | None = None  # on parents: the child written without its keyword
@@ -149,6 +150,8 @@ def _type_info(node: SchemaNode, stmt) -> None:
     if type_stmt is None:
         return
     builtin, chain = _resolve_type(type_stmt)
+    if getattr(type_stmt, "i_typedef", None) is not None:
+        node.type_name = type_stmt.arg.split(":")[-1]
     node.base_type = builtin.arg
     node.integer = builtin.arg in _INTEGER_TYPES
     if builtin.arg == "enumeration":

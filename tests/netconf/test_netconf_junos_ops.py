@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 
 import pytest
 from lxml import etree
@@ -216,18 +217,23 @@ def test_load_actions_json_override_update_and_rescue(device):
 
 
 def test_junos_confirmed_commit_in_minutes_is_confirmed_by_commit_check(device):
-    _, confirmed, history, check, sync = rpcs(
+    _, confirmed, history, text, check, sync = rpcs(
         device,
         '<load-configuration action="set" format="text"><configuration-set>set interfaces lo0 description confirm-me'
         "</configuration-set></load-configuration>",
         "<commit-configuration><confirmed/><confirm-timeout>1</confirm-timeout><log>try</log></commit-configuration>",
         "<get-commit-information/>",
+        '<command format="text">show system commit</command>',
         "<commit-configuration><check/></commit-configuration>",
         "<commit-configuration><synchronize/><log>sync</log></commit-configuration>",
     )
     assert confirmed.find(f".//{NC}commit-success") is not None
     entry = history.find(f"{NC}commit-information/{NC}commit-history")
     assert "rollback in 1mins" in entry.findtext(NC + "comment")
+    first, second = text.findtext(NC + "output").strip("\n").splitlines()[:2]
+    assert re.fullmatch(r"0   \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC by admin via netconf commit confirmed, rollback in 1mins",
+                        first), first
+    assert second == "    try"
     assert check.find(f".//{NC}commit-check-success") is not None
     assert sync.find(f".//{NC}commit-success") is not None
 
@@ -247,3 +253,202 @@ def test_show_configuration_pipes(device):
     assert "interfaces" in json.loads(js.text)["configuration"]
     assert compare.findtext(f".//{NC}configuration-output") == "\n"
     assert xml.findtext(f"{NC}configuration/{NC}system/{NC}host-name") == "peer1"
+
+
+def test_every_commit_error_is_reported_inside_commit_results(device):
+    _, commit, check, _ = rpcs(
+        device,
+        '<load-configuration action="set" format="text"><configuration-set>'
+        "set security ipsec vpn v9 bind-interface st0.9\nset security ipsec vpn v9 ike gateway nope\n"
+        "set security ipsec vpn v9 ike ipsec-policy ipsec_policy</configuration-set></load-configuration>",
+        "<commit-configuration><log>bad</log></commit-configuration>",
+        "<commit-configuration><check/></commit-configuration>",
+        "<discard-changes/>",
+    )
+    for reply in (commit, check):
+        assert reply.find(f"{NC}rpc-error") is None, "errors go inside <commit-results>, as Junos sends them"
+        errors = reply.findall(f"{NC}commit-results/{NC}rpc-error")
+        found = [(e.findtext(NC + "error-path"), e.findtext(NC + "error-message"),
+                  e.findtext(f"{NC}error-info/{NC}bad-element")) for e in errors]
+        assert found == [
+            ("[edit security ipsec vpn v9]", "Referenced interface must be configured under [edit interfaces] hierarchy",
+             "bind-interface st0.9"),
+            ("[edit security ipsec vpn v9 ike]", "Referenced IKE gateway must be defined under [edit security ike gateway]",
+             "gateway nope"),
+            (None, "configuration check-out failed", None),
+        ]
+        assert reply.find(f".//{NC}commit-success") is None and reply.find(f".//{NC}commit-check-success") is None
+
+
+def test_stored_configurations_and_bad_pipes(device):
+    _, rb_text, rb_diff, rb_match, rescue_text, rescue_xml, bad_regex, bad_compare = rpcs(
+        device,
+        "<request-save-rescue-configuration/>",
+        '<command format="text">show system rollback 0</command>',
+        '<command format="text">show system rollback 0 compare 0</command>',
+        '<command format="text">show system rollback 0 | match host-name</command>',
+        '<command format="text">show system configuration rescue</command>',
+        "<get-rescue-information/>",
+        '<command format="text">show configuration | match "["</command>',
+        '<command format="text">show configuration | compare rollback abc</command>',
+    )
+    output = f"{NC}configuration-information/{NC}configuration-output"
+    assert "host-name peer1;" in rb_text.findtext(f"{NC}rollback-information/{output}")
+    assert rb_diff.findtext(f"{NC}rollback-information/{output}") == "\n"
+    assert rb_match.findtext(NC + "output").strip() == "host-name peer1;"
+    # PyEZ's Config.rescue("get") reads rescue-information/configuration-information/configuration-output
+    assert "host-name peer1;" in rescue_text.findtext(f"{NC}rescue-information/{output}")
+    conf = rescue_xml.find(f"{NC}rescue-information/{NC}configuration")
+    assert conf.findtext(f"{NC}system/{NC}host-name") == "peer1" and not conf.attrib
+    for reply, message in ((bad_regex, "invalid regular expression"), (bad_compare, "syntax error")):
+        assert message in reply.findtext(f"{NC}rpc-error/{NC}error-message")
+        assert reply.findtext(f"{NC}rpc-error/{NC}error-message") != "internal error"
+
+
+def test_configuration_xml_uses_the_junos_prefix(device):
+    async def go():
+        client = await RawNetconf.open(device.port)
+        out = []
+        for i, body in enumerate([
+            '<load-configuration action="set" format="text"><configuration-set>annotate interfaces "wan side"'
+            "</configuration-set></load-configuration>",
+            "<get-configuration><configuration><interfaces/></configuration></get-configuration>",
+            "<discard-changes/>",
+        ]):
+            out.append(await client.rpc(body, str(i)))
+        client.close()
+        return out
+
+    _, raw, _ = asyncio.run(go())
+    assert b"ns0:" not in raw and b"/*/junos" not in raw
+    assert b" junos:commit-seconds=" in raw and b"<junos:comment>/* wan side */</junos:comment>" in raw
+
+
+def add_users_and_commit(device, *lines: str) -> None:
+    """Commit ``peek`` (read-only) and ``oper`` (operator) plus ``lines``."""
+    from netconf_device.netconf.passwords import sha512_crypt
+
+    users = []
+    for name, uid, login_class in (("peek", 2300, "read-only"), ("oper", 2301, "operator")):
+        users += [f"set system login user {name} uid {uid}", f"set system login user {name} class {login_class}",
+                  f'set system login user {name} authentication encrypted-password "{sha512_crypt(name + "-pw")}"']
+    _, commit = rpcs(
+        device,
+        '<load-configuration action="set" format="text"><configuration-set>' + "\n".join([*users, *lines])
+        + "</configuration-set></load-configuration>",
+        "<commit-configuration/>",
+    )
+    assert commit.find(f".//{NC}commit-success") is not None
+
+
+CONFIG_CHANGING = [
+    "<edit-config><target><candidate/></target><config><configuration><system><host-name>x</host-name></system>"
+    "</configuration></config></edit-config>",
+    "<copy-config><target><candidate/></target><source><running/></source></copy-config>",
+    "<delete-config><target><candidate/></target></delete-config>",
+    "<discard-changes/>",
+    "<validate><source><candidate/></source></validate>",
+    "<lock><target><candidate/></target></lock>",
+    "<unlock><target><candidate/></target></unlock>",
+    "<commit/>",
+    "<commit><confirmed/><confirm-timeout>60</confirm-timeout></commit>",
+    "<cancel-commit/>",
+    "<lock-configuration/>",
+    "<unlock-configuration/>",
+    "<open-configuration><private/></open-configuration>",
+    "<close-configuration/>",
+    '<load-configuration action="set" format="text"><configuration-set>set system host-name x'
+    "</configuration-set></load-configuration>",
+    '<load-configuration rollback="1"/>',
+    '<load-configuration rescue="rescue"/>',
+    "<commit-configuration/>",
+    "<commit-configuration><check/></commit-configuration>",
+    "<request-save-rescue-configuration/>",
+    "<request-delete-rescue-configuration/>",
+    "<kill-session><session-id>1</session-id></kill-session>",
+]
+
+
+@pytest.mark.parametrize("user", ["peek", "oper"])
+def test_read_only_and_operator_get_permission_denied_on_every_configuration_change(device, user):
+    add_users_and_commit(device)
+    (before,) = rpcs(device, "<get-commit-information/>")
+    replies = rpcs(device, *CONFIG_CHANGING, user=user, password=f"{user}-pw")
+    for body, reply in zip(CONFIG_CHANGING, replies, strict=True):
+        errors = reply.findall(f".//{NC}rpc-error")
+        assert [e.findtext(NC + "error-message") for e in errors] == ["permission denied"], (body, etree.tostring(reply))
+        assert errors[0].findtext(f"{NC}error-info/{NC}bad-element") == etree.fromstring(body).tag
+    (after,) = rpcs(device, "<get-commit-information/>")
+    assert etree.tostring(after[0]) == etree.tostring(before[0]), "nothing was committed"
+    (show,) = rpcs(device, '<command format="text">show system commit</command>', user=user, password=f"{user}-pw")
+    assert show.find(NC + "output") is not None, "reading is allowed"
+
+
+def test_users_without_the_secret_permission_see_secret_data_placeholders(device):
+    add_users_and_commit(device, 'set security ike policy ike_policy pre-shared-key ascii-text "changed-secret-9"',
+                         "set interfaces lo0 description peek-visible")
+    bodies = [
+        "<get-configuration/>",
+        '<get-configuration format="text"/>',
+        '<get-configuration format="set"/>',
+        '<get-configuration format="json"/>',
+        '<get-configuration compare="rollback" rollback="1" format="text"/>',
+        "<get-config><source><running/></source></get-config>",
+        '<get-config><source><running/></source><filter type="xpath" select="/configuration/security"/></get-config>',
+        "<get/>",
+        '<command format="text">show configuration</command>',
+        '<command format="text">show configuration | display set</command>',
+        "<command>show configuration | display xml</command>",
+        "<command>show configuration | display json</command>",
+        '<command format="text">show configuration | compare rollback 1</command>',
+        '<command format="text">show system rollback 1</command>',
+        '<command format="text">show system rollback 1 compare 0</command>',
+    ]
+
+    async def as_peek():
+        client = await RawNetconf.open(device.port, user="peek", password="peek-pw")
+        out = [await client.rpc(body, str(i)) for i, body in enumerate(bodies)]
+        client.close()
+        return out
+
+    replies = asyncio.run(as_peek())
+    for body, raw in zip(bodies, replies, strict=True):
+        assert b"rpc-error" not in raw, (body, raw[:400])
+        assert b"$9$" not in raw and b"$6$" not in raw and b"changed-secret-9" not in raw, body
+        if "compare" not in body:
+            assert b"SECRET-DATA" in raw, body
+    assert b"peek-visible" in replies[4] and b"peek-visible" in replies[12]
+    assert b"encrypted-password /* SECRET-DATA */; ## SECRET-DATA" in replies[1]  # unquoted, as Junos prints it
+    (admin_view,) = rpcs(device, '<get-configuration format="text"/>')
+    assert "$9$" in admin_view.findtext(NC + "configuration-text"), "super-user still sees the stored form"
+
+
+def test_a_whole_configuration_file_wrapped_again_by_ncclient_loads(device):
+    load, diff, _ = rpcs(
+        device,
+        '<load-configuration action="merge" format="xml"><configuration><configuration>'
+        "<interfaces><interface><name>lo0</name><description>doubled</description></interface></interfaces>"
+        "</configuration></configuration></load-configuration>",
+        '<get-configuration compare="rollback" rollback="0" format="text"/>',
+        "<discard-changes/>",
+    )
+    assert load.find(f"{NC}load-configuration-results/{NC}ok") is not None
+    assert "description doubled;" in diff.findtext(f".//{NC}configuration-output")
+
+
+def test_fifty_rollbacks_and_rollback_49(device):
+    bodies = []
+    for i in range(52):
+        bodies += [f'<load-configuration action="set" format="text"><configuration-set>set interfaces lo0 description '
+                   f"r{i}</configuration-set></load-configuration>", f"<commit-configuration><log>r{i}</log>"
+                   "</commit-configuration>"]
+    replies = rpcs(device, *bodies, "<get-commit-information/>", '<load-configuration rollback="49"/>',
+                   '<get-configuration compare="rollback" rollback="0" format="text"/>', '<load-configuration rollback="50"/>',
+                   "<discard-changes/>")
+    history, rb49, diff, rb50, _ = replies[-5:]
+    entries = history.findall(f"{NC}commit-information/{NC}commit-history")
+    assert [e.findtext(NC + "sequence-number") for e in entries] == [str(n) for n in range(50)]
+    assert entries[49].findtext(NC + "log") == "r2"
+    assert rb49.find(f"{NC}load-configuration-results/{NC}ok") is not None
+    assert "+   description r2;" in diff.findtext(f".//{NC}configuration-output")
+    assert rb50.findtext(f".//{NC}rpc-error/{NC}error-message") == "rollback 50 does not exist"

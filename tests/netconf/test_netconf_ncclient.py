@@ -40,6 +40,11 @@ def test_get_config_subtree_and_xpath_filters(device):
         assert data.findtext(".//{*}gateway/{*}name") == "ike_gw"
         assert data.findtext(".//{*}gateway/{*}address") == "16.1.1.2"
         assert data.find(".//{*}interfaces") is None
+        # nested selections are not repeated, list entries keep their key
+        routes = m.get_config(source="running", filter=("xpath", "/configuration/routing-options//*")).data_ele
+        shape = [(etree.QName(e).localname, (e.text or "").strip()) for e in routes.find("{*}configuration").iter()]
+        assert shape == [("configuration", ""), ("routing-options", ""), ("static", ""), ("route", ""),
+                         ("name", "2.2.2.0/24"), ("next-hop", "st0.1")]
 
 
 def test_edit_config_operations_validate_and_commit(device):
@@ -53,9 +58,9 @@ def test_edit_config_operations_validate_and_commit(device):
         with pytest.raises(RPCError) as info:
             m.edit_config(target="candidate", config="""<config xmlns:nc="urn:ietf:params:xml:ns:netconf:base:1.0">
                 <configuration><system><host-name nc:operation="create">x</host-name></system></configuration></config>""")
-        assert info.value.tag in ("data-exists", "operation-failed", "invalid-value")
+        assert info.value.tag == "data-exists" and host_name(m, "candidate") == "edited"
         # delete of something absent: data-missing error; remove of something absent: fine
-        with pytest.raises(RPCError):
+        with pytest.raises(RPCError, match="statement not found"):
             m.edit_config(target="candidate", config="""<config xmlns:nc="urn:ietf:params:xml:ns:netconf:base:1.0">
                 <configuration><interfaces><interface nc:operation="delete"><name>xe-9/9/9</name></interface>
                 </interfaces></configuration></config>""")
@@ -145,10 +150,16 @@ def test_discard_copy_config_delete_config_and_get_schema(device):
             m.delete_config(target="running")
         schemas = m.get(filter=("subtree", '<netconf-state xmlns="urn:ietf:params:xml:ns:yang:ietf-netconf-monitoring">'
                                            "<schemas/></netconf-state>")).data_ele
-        names = [e.text for e in schemas.iter("{*}identifier")]
-        assert names, "netconf-monitoring lists the YANG modules"
-        text = m.get_schema(names[0]).xml
-        assert "module " + names[0] in text
+        listed = {e.findtext("{*}identifier"): e.findtext("{*}version") for e in schemas.iter("{*}schema")}
+        from ndnc_support import REPO
+
+        on_disk = {p.stem: p.read_text() for p in (REPO / "yang").glob("*.yang")}
+        assert set(listed) == set(on_disk), "netconf-monitoring lists every module of yang/"
+        for name, revision in listed.items():  # get-schema of each returns the module's own text
+            reply = m.get_schema(name, revision)
+            assert reply.data.strip() == on_disk[name].strip()
+        with pytest.raises(RPCError):
+            m.get_schema("ietf-interfaces")
         assert running is not None
 
 
@@ -193,3 +204,75 @@ def test_unknown_key_falls_back_to_password_and_configured_key_logs_in(device, t
 
     with pytest.raises(AuthenticationError):
         connect(device, user="keyed", password=None, key_filename=str(stranger_path))
+
+
+def test_edit_config_default_operation_replace_and_none(device):
+    with connect(device) as m:
+        try:
+            # replace: the <config> becomes the whole candidate (RFC 6241 7.2; Junos "replace the candidate")
+            m.edit_config(target="candidate", default_operation="replace",
+                          config="<config><configuration><system><host-name>only</host-name></system>"
+                                 "</configuration></config>")
+            candidate = m.get_config(source="candidate").data_ele.find("{*}configuration")
+            assert [etree.QName(c).localname for c in candidate] == ["system"]
+            m.discard_changes()
+            # none: plain elements only select; the statement with an operation is the only change
+            m.edit_config(target="candidate", default_operation="none", config="""<config
+                xmlns:nc="urn:ietf:params:xml:ns:netconf:base:1.0"><configuration><system><host-name>ignored</host-name></system><routing-options><static><route nc:operation="delete"><name>2.2.2.0/24</name>
+                </route></static></routing-options></configuration></config>""")
+            assert host_name(m, "candidate") == "peer1"
+            routes = m.get_config(source="candidate", filter=(
+                "subtree", "<configuration><routing-options/></configuration>")).data_ele
+            assert routes.find(".//{*}route") is None
+            # Junos' own name for continue-on-error is accepted
+            m.dispatch(etree.fromstring("<edit-config><target><candidate/></target><error-option>ignore-error"
+                                        "</error-option><config><configuration><system><host-name>ign"
+                                        "</host-name></system></configuration></config></edit-config>"))
+            assert host_name(m, "candidate") == "ign"
+        finally:
+            m.discard_changes()
+
+
+def test_error_options(device):
+    edit = """<config><configuration><system><host-name>partly</host-name><bogus-statement/></system>
+        <interfaces><interface><name>lo0</name><mtu>99999999</mtu><description>kept</description></interface>
+        </interfaces></configuration></config>"""
+    with connect(device) as m:
+        try:
+            for option in ("stop-on-error", "rollback-on-error"):  # a refused edit changes nothing
+                with pytest.raises(RPCError):
+                    m.edit_config(target="candidate", error_option=option, config=edit)
+                assert host_name(m, "candidate") == "peer1"
+            # continue-on-error: everything that loads is applied, every refused statement is reported
+            with pytest.raises(RPCError) as info:
+                m.edit_config(target="candidate", error_option="continue-on-error", config=edit)
+            reported = sorted((e.path, e.message) for e in info.value.errors)
+            assert reported == [("[edit interfaces lo0]", "value 99999999 is not within range (256..9192)"),
+                                ("[edit system]", "syntax error")]
+            assert host_name(m, "candidate") == "partly"
+            lo0 = m.get_config(source="candidate", filter=("subtree", "<configuration><interfaces><interface>"
+                                                                      "<name>lo0</name></interface></interfaces>"
+                                                                      "</configuration>")).data_ele
+            assert lo0.findtext(".//{*}description") == "kept" and lo0.find(".//{*}mtu") is None
+        finally:
+            m.discard_changes()
+
+
+def test_persistent_confirmed_commit_outlives_its_session_and_is_confirmed_by_persist_id(device):
+    a = connect(device)
+    a.edit_config(target="candidate", config="<config><configuration><system><host-name>persisted</host-name>"
+                                             "</system></configuration></config>")
+    a.commit(confirmed=True, timeout="60", persist="keep-me")
+    a.close_session()  # a persistent confirmed commit survives the end of its session
+    with connect(device) as b:
+        assert host_name(b) == "persisted"
+        with pytest.raises(RPCError):
+            b.commit(persist_id="wrong-token")
+        b.commit(persist_id="keep-me")  # confirms it
+        time.sleep(0.2)
+        assert host_name(b) == "persisted"
+        with pytest.raises(RPCError):
+            b.cancel_commit(persist_id="keep-me")  # nothing pending any more
+        b.edit_config(target="candidate", config="<config><configuration><system><host-name>peer1</host-name>"
+                                                 "</system></configuration></config>")
+        b.commit()

@@ -135,3 +135,55 @@ def test_read_only_and_operator_users_may_read_but_not_configure(device):
                 dev.rpc.commit_configuration()
         finally:
             dev.close()
+
+
+def test_load_actions_errors_confirmed_commit_and_rescue(device):
+    from jnpr.junos.exception import CommitError
+
+    dev = open_device(device)
+    try:
+        with Config(dev, mode="exclusive") as cu:
+            cu.load("interfaces { lo0 { description replaced; } }", format="text", merge=False)  # load replace
+            assert "description replaced" in cu.diff()
+            cu.rollback(0)
+            cu.load('{"configuration": {"interfaces": {"interface": [{"name": "lo0", "description": "from-json"}]}}}',
+                    format="json")
+            assert "+   description from-json;" in cu.diff()
+            cu.rollback(0)
+            whole = dev.rpc.get_config(options={"format": "text"}).text
+            cu.load(whole.replace("host-name peer1;", "host-name pyez-override;"), format="text", overwrite=True)
+            assert cu.diff().strip().splitlines()[1:] == ["-   host-name peer1;", "+   host-name pyez-override;"]
+            cu.rollback(0)
+            assert cu.diff() is None
+            # every error of one commit, with its [edit ...] path; commit and commit check both refuse
+            cu.load("set security ipsec vpn v9 bind-interface st0.9\nset security ipsec vpn v9 ike gateway nope\n"
+                    "set security ipsec vpn v9 ike ipsec-policy ipsec_policy", format="set")
+            for attempt in (cu.commit, cu.commit_check):
+                with pytest.raises(CommitError) as info:
+                    attempt()
+                paths = [e.get("edit_path") for e in info.value.errs]
+                assert paths == ["[edit security ipsec vpn v9]", "[edit security ipsec vpn v9 ike]", None]
+                assert "configuration check-out failed" in str(info.value)
+            cu.rollback(0)
+            # commit confirmed (minutes), confirmed by a later commit check
+            cu.load("set interfaces lo0 description confirm-me", format="set")
+            assert cu.commit(confirm=1, comment="try it")
+            first = dev.cli("show system commit", warning=False).strip().splitlines()[0]
+            assert first.endswith("via netconf commit confirmed, rollback in 1mins")
+            assert cu.commit_check()
+            # rescue: save, get (text and XML), reload as the candidate, delete
+            assert cu.rescue("save")
+            assert "description confirm-me;" in cu.rescue("get")
+            assert cu.rescue("get", format="xml").findtext("configuration/interfaces/interface/description") \
+                == "confirm-me"
+            cu.load("set interfaces lo0 description not-rescue", format="set")
+            assert cu.rescue("reload") is not False and cu.diff() is None
+            assert cu.rescue("delete") and cu.rescue("get") is None
+            # cli() with pipes
+            assert dev.cli("show configuration interfaces lo0 | display set", warning=False).strip() == \
+                "set interfaces lo0 description confirm-me"
+            assert dev.cli("show configuration | match host-name", warning=False).strip() == "host-name peer1;"
+            assert dev.cli("show configuration | compare rollback 0", warning=False).strip() == ""
+            assert "+   description confirm-me;" in dev.cli("show configuration | compare rollback 1", warning=False)
+    finally:
+        dev.close()

@@ -162,11 +162,13 @@ def test_100_mb_message_is_refused_without_memory_blowup(device):
             closed = True
         rest = await asyncio.wait_for(client.reader.read(), 20)
         client.close()
-        return sent, closed or True, rest
+        return sent, closed, rest
 
-    sent, _, rest = run(go())
+    sent, closed, rest = run(go())
     assert b"rpc-error" in rest and b"message too large" in rest
-    assert rss_kb() - before < 300 * 1024, "the server must not buffer the whole message"
+    # refused at the 64 MB bound: the session ends before the client could send all 100 MB
+    assert closed and sent < 100 * 1024 * 1024
+    assert rss_kb() - before < 300 * 1024
     assert_alive(device.port)
 
 
@@ -235,3 +237,121 @@ def test_keyboard_interactive_uses_the_same_password(device):
     run(login("lab123"))  # the seed's `system login user lab` ($6$ hash in the configuration)
     with pytest.raises(asyncssh.PermissionDenied):
         run(login("not-lab123"))
+
+
+def test_two_rpcs_in_one_frame_are_both_answered_and_rpc_without_message_id(device):
+    async def go():
+        client = await RawNetconf.open(device.port)
+        client.writer.write(b'<?xml version="1.0" encoding="UTF-8"?><rpc message-id="a"><get-software-information/>'
+                            b'</rpc>\n<rpc message-id="b"><get-chassis-inventory/></rpc>' + EOM)
+        first, second = parse(await client.read_eom()), parse(await client.read_eom())
+        client.writer.write(b"<rpc><get-route-engine-information/></rpc>" + EOM)  # Zabbix sends no message-id
+        bare = parse(await client.read_eom())
+        client.writer.write(b'<rpc message-id="c"><get-software-information/></rpc>junk' + EOM)
+        junk = parse(await client.read_eom())
+        client.close()
+        return first, second, bare, junk
+
+    first, second, bare, junk = run(go())
+    assert first.get("message-id") == "a" and first.find(f"{NC}software-information") is not None
+    assert second.get("message-id") == "b" and second.find(f"{NC}chassis-inventory") is not None
+    assert "message-id" not in bare.attrib and bare.find(f"{NC}route-engine-information") is not None
+    assert junk.find(f"{NC}rpc-error/{NC}error-tag").text == "malformed-message"
+
+
+def test_catastrophic_match_pattern_is_refused_in_time(device):
+    async def go():
+        client = await RawNetconf.open(device.port)
+        client.writer.write(b'<rpc message-id="re"><command format="text">show configuration | match "(.*)*x"'
+                            b"</command></rpc>" + EOM)
+        reply = parse(await client.read_eom(timeout=30))  # without the guard: minutes, the whole device stalled
+        client.close()
+        return reply
+
+    reply = run(go())
+    assert "too complex" in reply.findtext(f"{NC}rpc-error/{NC}error-message")
+    assert_alive(device.port)
+
+
+def test_junos_exec_fallback_works_and_other_channels_are_refused(device):
+    """ncclient's Junos handler falls back to ``exec xml-mode netconf need-trailer``; a shell is refused."""
+    async def go():
+        conn = await asyncssh.connect("127.0.0.1", device.port, username="admin", password="admin123",
+                                      known_hosts=None, client_keys=None, preferred_auth="password")
+        writer, reader, _ = await conn.open_session(command="xml-mode netconf need-trailer", encoding=None)
+        await asyncio.wait_for(reader.readuntil(EOM), 10)
+        writer.write(b'<hello xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><capabilities><capability>'
+                     b"urn:ietf:params:netconf:base:1.0</capability></capabilities></hello>" + EOM
+                     + b'<rpc message-id="x"><get-software-information/></rpc>' + EOM)
+        reply = parse((await asyncio.wait_for(reader.readuntil(EOM), 10))[:-len(EOM)])
+        refused = []
+        for kwargs in ({}, {"command": "start shell"}):
+            with pytest.raises(asyncssh.ChannelOpenError):
+                await conn.open_session(**kwargs)
+            refused.append(kwargs)
+        conn.close()
+        return reply, refused
+
+    reply, refused = run(go())
+    assert reply.find(f"{NC}software-information/{NC}host-name").text == "peer1"
+    assert len(refused) == 2
+
+
+def test_runaway_xpath_filter_is_stopped_and_other_sessions_go_on(device):
+    costly = "//*[count(//*[count(//*[count(//*[count(//*) = 9])=0]) = 9])=9]"  # fifth power of the size
+
+    async def go():
+        slow = await RawNetconf.open(device.port)
+        other = await RawNetconf.open(device.port)
+        slow.writer.write(b'<rpc message-id="x"><get-config><source><running/></source><filter type="xpath" select="'
+                          + costly.encode() + b'"/></get-config></rpc>' + EOM)
+        await asyncio.sleep(0.2)
+        order = []
+
+        async def read(client, name, send=None):
+            reply = parse(await client.rpc(send, name) if send else await client.read_eom(timeout=60))
+            order.append(name)
+            return reply
+
+        refused, answered = await asyncio.gather(read(slow, "xpath"), read(other, "other", "<get-software-information/>"))
+        slow.close()
+        other.close()
+        return refused, answered, order
+
+    refused, answered, order = run(go())
+    assert "too expensive" in refused.findtext(f"{NC}rpc-error/{NC}error-message")
+    assert answered.find(f"{NC}software-information") is not None
+    assert order == ["other", "xpath"], "the event loop kept serving while the expression ran"
+    assert_alive(device.port)
+
+
+def test_invalid_utf8_is_a_malformed_message_and_latin1_declared_is_decoded(device):
+    async def go():
+        client = await RawNetconf.open(device.port)
+        client.writer.write(b'<rpc message-id="u"><load-configuration action="set" format="text"><configuration-set>'
+                            b"set interfaces lo0 description a\xffb</configuration-set></load-configuration></rpc>" + EOM)
+        bad = parse(await client.read_eom())
+        latin1 = await client.rpc(b'<load-configuration action="set" format="text"><configuration-set>set interfaces '
+                                  b"lo0 description caf\xe9</configuration-set></load-configuration>", "l1")
+        client.close()
+        return bad, latin1
+
+    # (the second request has no declaration, so \xe9 alone is invalid UTF-8 too: also refused cleanly)
+    bad, latin1 = run(go())
+    assert bad.find(f"{NC}rpc-error/{NC}error-tag").text == "malformed-message"
+    assert parse(latin1).find(f"{NC}rpc-error/{NC}error-tag").text == "malformed-message"
+
+    async def declared():
+        client = await RawNetconf.open(device.port)
+        client.writer.write(b'<?xml version="1.0" encoding="ISO-8859-1"?><rpc message-id="d"><load-configuration '
+                            b'action="set" format="text"><configuration-set>set interfaces lo0 description caf\xe9'
+                            b"</configuration-set></load-configuration></rpc>" + EOM)
+        loaded = parse(await client.read_eom())
+        diff = parse(await client.rpc('<get-configuration compare="rollback" rollback="0" format="text"/>', "c"))
+        await client.rpc("<discard-changes/>", "x")
+        client.close()
+        return loaded, diff
+
+    loaded, diff = run(declared())
+    assert loaded.find(f"{NC}load-configuration-results/{NC}ok") is not None
+    assert "description café;" in diff.findtext(f".//{NC}configuration-output")

@@ -170,3 +170,18 @@ def test_json_has_junos_display_json_shape():
     assert info["attributes"] == {"junos:style": "x"}
     assert info["host-name"] == [{"data": "mx"}]
     assert info["empty"] == [{"data": [None]}]
+
+
+def test_a_session_needs_the_class_of_the_user_who_logged_in():
+    """A key accepted in a query for one user name must not lend its class to a login under another name."""
+    from types import SimpleNamespace
+
+    from netconf_device.netconf.server import _SSHServer
+
+    device = SimpleNamespace(options=SimpleNamespace(max_sessions=1))
+    server = _SSHServer(SimpleNamespace(device=device, connections=0))
+    server._conn = SimpleNamespace(get_extra_info=lambda name: {"username": "viewer"}.get(name))
+    server._user, server._login_class = "admin", "super-user"  # left over from the unsigned query
+    assert server.session_requested() is False
+    server._user, server._login_class = "viewer", "read-only"
+    assert server.session_requested() is not False

@@ -140,6 +140,18 @@ def test_select_list_entry_by_name(schema, base):
     assert missing.find("security/ike/gateway") is None
 
 
+def test_select_entries_by_content_match_nodes(schema, base):
+    base = changed(schema, base, "set security ike gateway gw2 address 16.9.9.9\n"
+                                 "set security ike gateway gw2 ike-policy ike_policy")
+    got = schema.select(base, "<configuration><security><ike><gateway><name/><address>16.1.1.2</address>"
+                              "</gateway></ike></security></configuration>")
+    assert _xml(got) == (b"<configuration><security><ike><gateway><name>ike_gw</name><address>16.1.1.2</address>"
+                         b"</gateway></ike></security></configuration>")
+    every = schema.select(base, "<configuration><security><ike><gateway><name/><address/></gateway></ike>"
+                                "</security></configuration>")
+    assert [e.text for e in every.iterfind("security/ike/gateway/address")] == ["16.1.1.2", "16.9.9.9"]
+
+
 def test_select_inside_entries(schema, base):
     got = schema.select(base, "<configuration><interfaces><interface><name>si-0/0/0</name><unit>"
                               "<service-domain/></unit></interface></interfaces></configuration>")

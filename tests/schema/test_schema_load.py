@@ -199,7 +199,7 @@ def test_bad_values_are_refused_at_load_with_their_line(schema, base):
         "set security ike proposal p lifetime-seconds ten\n"
     ))
     assert [(e.line, e.message) for e in errors] == [
-        (1, "Invalid value for 'address': '1.2.3.400/24'"),
+        (1, "'1.2.3.400/24' is not a valid IPv4 prefix: the address must be four octets 0..255"),
         (3, "Invalid interface name: expected et-, xe-, ge- or si-FPC/PIC/PORT, st0, lo0 or fxp0"),
         (4, "Invalid numeric value: 'ten'"),
     ]
@@ -274,6 +274,38 @@ def test_netconf_operations(schema, base):
                                   "<ike-policy>other</ike-policy></gateway></ike></security></configuration>",
                     "xml").tree
     assert schema.render(replaced, "set", "security ike gateway ike_gw", relative=True) == "set ike-policy other\n"
+
+
+def test_default_operation_none_changes_only_statements_with_an_operation(schema, base):
+    def none(xml):
+        return schema.load(base, xml, "xml", "merge", default_operation="none")
+
+    tree = none('<configuration><system><host-name>ignored</host-name></system><interfaces>'
+                '<interface><name>st0</name><unit operation="delete"><name>1</name></unit></interface>'
+                "</interfaces></configuration>").tree
+    assert tree.findtext("system/host-name") == "peer1", "a leaf without an operation only selects"
+    assert tree.find("interfaces/interface[name='st0']/unit") is None
+    # nothing below an absent statement creates it; an explicit merge or create does
+    tree = none("<configuration><interfaces><interface><name>lo0</name><description>x</description>"
+                "</interface></interfaces></configuration>").tree
+    assert tree.find("interfaces/interface[name='lo0']") is None
+    tree = none('<configuration><interfaces><interface><name>lo0</name><description operation="merge">x'
+                "</description></interface></interfaces></configuration>").tree
+    assert tree.findtext("interfaces/interface[name='lo0']/description") == "x"
+    with pytest.raises(LoadError) as exc:
+        none('<configuration><interfaces><interface><name>xe-1/1/1</name><unit operation="delete">'
+             "<name>0</name></unit></interface></interfaces></configuration>")
+    assert [e.error_tag for e in exc.value.errors] == ["data-missing"]
+    none('<configuration><interfaces><interface><name>xe-1/1/1</name><unit operation="remove"><name>0</name>'
+         "</unit></interface></interfaces></configuration>")
+
+
+def test_children_inherit_the_operation_of_their_parent(schema, base):
+    tree = schema.load(base, '<configuration><interfaces><interface operation="merge"><name>lo0</name>'
+                             "<description>d</description><unit><name>0</name><description>u</description></unit>"
+                             "</interface></interfaces></configuration>", "xml", default_operation="none").tree
+    assert tree.findtext("interfaces/interface[name='lo0']/description") == "d"
+    assert tree.findtext("interfaces/interface[name='lo0']/unit/description") == "u"
 
 
 def test_namespaced_netconf_attributes(schema, base):
@@ -355,3 +387,19 @@ def test_loaded_tree_has_only_inactive_attributes(schema, base):
     tree = load(schema, base, '<configuration><security><ike><proposal insert="first" operation="merge">'
                               "<name>p0</name></proposal></ike></security></configuration>", "xml").tree
     assert all(set(el.attrib) <= {"inactive"} for el in tree.iter())
+
+
+@pytest.mark.parametrize(("fmt", "data"), [
+    ("set", 'set security ike policy ike_policy pre-shared-key ascii-text "lab-secret-123"'),
+    ("text", 'security { ike { policy ike_policy { pre-shared-key ascii-text "lab-secret-123"; } } }'),
+    ("xml", "<configuration><security><ike><policy><name>ike_policy</name><pre-shared-key><ascii-text>"
+            "lab-secret-123</ascii-text></pre-shared-key></policy></ike></security></configuration>"),
+    ("json", '{"configuration": {"security": {"ike": {"policy": [{"name": "ike_policy", "pre-shared-key": '
+             '{"ascii-text": "lab-secret-123"}}]}}}}'),
+])
+def test_setting_the_same_secret_again_changes_nothing(schema, base, fmt, data):
+    tree = load(schema, base, data, fmt, "set" if fmt == "set" else "merge").tree
+    assert schema.compare(base, tree) == "", "the stored $9$ form is kept (idempotent Ansible runs)"
+    other = load(schema, base, data.replace("lab-secret-123", "lab-secret-124"), fmt,
+                 "set" if fmt == "set" else "merge").tree
+    assert "pre-shared-key" in schema.compare(base, other)
