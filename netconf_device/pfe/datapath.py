@@ -144,6 +144,7 @@ class Datapath:
         self._update_ike_ports()
 
     def _configure(self, intent: Intent) -> None:
+        self.fast.flush()  # counters of removed tunnels retire below: with everything the C loops counted
         self.intent = intent
         self.interfaces = InterfaceTable.from_intent(intent, self.counters)
         live = set(self.interfaces.ports)
@@ -289,6 +290,7 @@ class Datapath:
         existing = self.sad.pairs.get(child.spi_in)
         self._acquire_sent.pop(child.tunnel_index, None)
         if existing is not None and same_keys(existing.child, child):
+            self.fast.flush_pair(existing)
             carry_state(existing, pair)
             self.sad.replace(existing, pair)
             self.fast.sa_removed(existing)
@@ -400,6 +402,7 @@ class Datapath:
         if now < self._next_activity:
             return
         self._next_activity = now + self._activity_interval
+        self.fast.flush()
         for pair in self.sad.pairs.values():
             seen = (pair.inbound.last_used, pair.outbound.last_used)
             if seen != pair.reported_activity and seen != (None, None):
@@ -410,15 +413,18 @@ class Datapath:
         pair = self.sad.pairs.get(spi_in)
         if pair is None:
             return None
+        self.fast.flush_pair(pair)
         return SaActivity(spi_in, pair.inbound.last_used, pair.outbound.last_used)
 
     # ================================================================== state for show commands
     def ipsec_statistics(self, tunnel_index: int | None = None) -> dict[str, int]:
         """``usp-ipsec-total-statistics-information`` values; KeyError for an unknown tunnel index."""
+        self.fast.flush()
         return self.counters.ipsec_snapshot(tunnel_index)
 
     def ipsec_statistics_by_tunnel(self) -> dict[int, dict[str, int]]:
         """Per tunnel index counters of every configured (or SA-carrying) tunnel."""
+        self.fast.flush()
         return {index: counters.as_dict() for index, counters in self.counters.tunnels.items()}
 
     def sa_usage(self, spi_in: int) -> dict[str, int] | None:
@@ -439,12 +445,15 @@ class Datapath:
         }
 
     def clear_ipsec_statistics(self, tunnel_index: int | None = None) -> None:
+        self.fast.flush()  # what the C loops still hold is cleared too
         self.counters.clear_ipsec(tunnel_index)
 
     def interface_statistics(self, name: str | None = None) -> dict[str, dict[str, int]]:
+        self.fast.flush()
         return self.counters.interface_snapshot(name)
 
     def clear_interface_statistics(self, name: str | None = None) -> None:
+        self.fast.flush()
         self.counters.clear_interfaces(name)
 
     def tunnel_up(self, tunnel_index: int) -> bool:

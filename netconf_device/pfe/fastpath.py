@@ -155,6 +155,29 @@ class FastTables:
         self._dest_cache = _espfast.DestCache() if self._native else None
         #: Packets completed by the fast loops (encrypted + decrypted and forwarded), for tests and tuning.
         self.packets = 0
+        #: C objects (Encap/Decap) holding deferred counters, each listed once until flushed (see ``flush``).
+        self._dirty: list = []
+
+    # ------------------------------------------------------------------ deferred counters (C only)
+    def flush(self) -> None:
+        """Write what the C loops deferred (per-SA ESP and st0 counters, ``last_used``) into the Python
+        objects. ``Datapath`` calls it before it reads or clears counters, reports activity (every second)
+        or changes the configuration. Only the objects the C loops listed since the last flush are visited
+        (the list also keeps those of removed SAs until then); one that is freed flushes itself."""
+        dirty = self._dirty
+        if dirty:
+            self._dirty = []
+            for native in dirty:
+                native.flush()
+
+    def flush_pair(self, pair) -> None:
+        """``flush`` for one SA pair (before its state is read or carried over)."""
+        if not self._native:
+            return
+        key = pair.inbound.spi.to_bytes(4, "big")
+        for fast in (self._outs.get(id(pair)), self.inbound.get(key), self.inbound_udp.get(key)):
+            if fast is not None and fast.pair is pair:
+                fast.native.flush()
 
     def rebuild(self, dp: Datapath) -> None:
         self.ingress = {name: port for name, port in dp.interfaces.ingress.items() if not port.disabled}
