@@ -23,7 +23,7 @@ from netconf_device.netconf.errors import RpcError
 from netconf_device.netconf.xmlsafe import child_text
 from netconf_device.rpc.context import RpcContext
 from netconf_device.rpc.registry import rpc
-from netconf_device.rpc.xmlbuild import el, junos_attr, sub
+from netconf_device.rpc.xmlbuild import area_top, junos_attr, sub
 from netconf_device.show.mx304 import FPC_SLOTS, PIC_SLOTS, PORTS_PER_PIC
 
 PRIVATE_INSTANCE = "__juniper_private1__"
@@ -163,19 +163,19 @@ class InterfaceInfoBuilder:
             interfaces = _merge(_builtin("default"), interfaces_from_config(self.device.running_config()))
             if instance == "all":
                 interfaces += _builtin(PRIVATE_INSTANCE)
-        info = el("interface-information", attrib={junos_attr(self.ns, "style"): level})
+        info = area_top("interface-information", "interface", self.ns, {junos_attr(self.ns, "style"): level})
         matched = False
         for phys in interfaces:
             if names and "." in names and not any(c in names for c in "*?["):
                 for unit in phys.units:
                     if unit.name == names:
-                        info.append(self._logical(unit, phys, level))
+                        self._logical(info, unit, phys, level)
                         matched = True
                 continue
             if names and not fnmatch.fnmatchcase(phys.name, names):
                 continue
             matched = True
-            info.append(self._physical(phys, level))
+            self._physical(info, phys, level)
         if names and not matched:
             raise RpcError(f"device {names} not found", bad_element=names)
         return info
@@ -186,8 +186,8 @@ class InterfaceInfoBuilder:
         oper_up = (st.oper_up if st is not None else configured) and not disabled and parent_up
         return admin, "up" if oper_up else "down"
 
-    def _physical(self, phys: Physical, level: str) -> etree._Element:
-        node = el("physical-interface")
+    def _physical(self, parent: etree._Element, phys: Physical, level: str) -> None:
+        node = sub(parent, "physical-interface")
         sub(node, "name", phys.name)
         admin, oper = self._status(phys.name, phys.disabled, configured=phys.configured)
         sub(node, "admin-status", admin, {junos_attr(self.ns, "format"): "Enabled" if admin == "up" else "Disabled"})
@@ -207,24 +207,23 @@ class InterfaceInfoBuilder:
                 sub(node, "current-physical-address", mac)
                 sub(node, "hardware-physical-address", mac)
             sub(node, "interface-flapped", "Never", {junos_attr(self.ns, "seconds"): "0"})
-            node.append(self._traffic(phys.name))
+            self._traffic(node, phys.name)
         for unit in phys.units:
-            node.append(self._logical(unit, phys, level, parent_oper=oper))
-        return node
+            self._logical(node, unit, phys, level, parent_oper=oper)
 
-    def _traffic(self, name: str) -> etree._Element:
+    def _traffic(self, parent: etree._Element, name: str) -> None:
         st = self.state(name) or InterfaceState()
-        stats = el("traffic-statistics", attrib={junos_attr(self.ns, "style"): "brief"})
+        stats = sub(parent, "traffic-statistics", attrib={junos_attr(self.ns, "style"): "brief"})
         sub(stats, "input-bytes", st.input_bytes)
         sub(stats, "output-bytes", st.output_bytes)
         sub(stats, "input-packets", st.input_packets)
         sub(stats, "output-packets", st.output_packets)
-        return stats
 
-    def _logical(self, unit: Unit, phys: Physical, level: str, parent_oper: str | None = None) -> etree._Element:
+    def _logical(self, parent: etree._Element, unit: Unit, phys: Physical, level: str,
+                 parent_oper: str | None = None) -> None:
         if parent_oper is None:
             parent_oper = self._status(phys.name, phys.disabled, configured=phys.configured)[1]
-        node = el("logical-interface")
+        node = sub(parent, "logical-interface")
         sub(node, "name", unit.name)
         admin, oper = self._status(unit.name, unit.disabled, parent_up=parent_oper == "up")
         sub(node, "admin-status", admin)
@@ -232,7 +231,7 @@ class InterfaceInfoBuilder:
         if level != "terse":
             if unit.description:
                 sub(node, "description", unit.description)
-            node.append(self._traffic(unit.name))
+            self._traffic(node, unit.name)
         sub(node, "filter-information")
         for family, addrs in unit.families.items():
             fam = sub(node, "address-family")
@@ -251,7 +250,6 @@ class InterfaceInfoBuilder:
                             sub(ifa, "ifa-broadcast", str(net.broadcast_address))
                     except ValueError:
                         pass
-        return node
 
 
 @rpc("get-interface-information")

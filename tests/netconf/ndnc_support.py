@@ -18,9 +18,14 @@ from pathlib import Path
 
 import asyncssh
 
+from netconf_device.show.junos_version import junos_area_ns
+
 REPO = Path(__file__).resolve().parents[2]
 SEED_PEER1 = REPO / "labs" / "mx304-p2p" / "peer1.set"
 EOM = b"]]>]]>"
+NC = "{urn:ietf:params:xml:ns:netconf:base:1.0}"
+IF = f"{{{junos_area_ns('interface')}}}"  # Junos' own namespace of interface-information
+CH = f"{{{junos_area_ns('chassis')}}}"  # ... of chassis-inventory and route-engine-information
 CLIENT_HELLO_10 = (
     b'<hello xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><capabilities>'
     b"<capability>urn:ietf:params:netconf:base:1.0</capability></capabilities></hello>" + EOM
