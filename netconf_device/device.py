@@ -45,6 +45,8 @@ class DeviceOptions:
     port: int = 8300
     bootstrap_users: dict[str, str] = field(default_factory=dict)  # name -> "$6$" hash (super-user)
     max_sessions: int = 128
+    max_startups: str = "128:30:256"  # unauthenticated connections, OpenSSH's start:rate:full (netconf/startups.py)
+    per_source_max_startups: int = 128
     idle_timeout: float = 3600.0
     login_timeout: float = 30.0
     keepalive_interval: float = 0.0
