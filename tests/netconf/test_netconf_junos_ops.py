@@ -452,3 +452,64 @@ def test_fifty_rollbacks_and_rollback_49(device):
     assert rb49.find(f"{NC}load-configuration-results/{NC}ok") is not None
     assert "+   description r2;" in diff.findtext(f".//{NC}configuration-output")
     assert rb50.findtext(f".//{NC}rpc-error/{NC}error-message") == "rollback 50 does not exist"
+
+
+def _load_errors(results: etree._Element) -> list[tuple]:
+    return [(e.findtext(NC + "error-type"), e.findtext(NC + "error-tag"), e.findtext(NC + "error-message"),
+             e.findtext(f"{NC}error-info/{NC}bad-element"), e.findtext(f"{NC}error-info/{NC}line-number"),
+             e.findtext(f"{NC}error-info/{NC}column"), e.findtext(NC + "error-path"))
+            for e in results.iterfind(NC + "rpc-error")]
+
+
+def test_text_and_set_loads_report_every_bad_statement_and_apply_nothing(device):
+    """Junos reads on after a syntax error (junos-xml.md 4.5: PyEZ's text-load fixture, the vSRX `load set`
+    capture): every bad statement is an rpc-error (protocol, operation-failed, the token, its line and
+    column), the count closes the results, and the candidate stays as it was."""
+    text = ("system1 {\n"
+            "    host-name a;\n"
+            "}\n"
+            "interfaces {\n"
+            "    lo0 {\n"
+            "        description good-text;\n"
+            "        frobnicate 1;\n"
+            "        mtu lots;\n"
+            "    }\n"
+            "}\n")
+    lines = ("set interfaces lo0 description good-set\n"
+             "set system bogus 1\n"
+             'set system host-name "unterminated\n'
+             "frob interfaces lo0\n"
+             "set interfaces lo0 mtu 70000\n")
+    text_load, set_load, diff = rpcs(
+        device,
+        f'<load-configuration action="merge" format="text"><configuration-text>{text}</configuration-text>'
+        "</load-configuration>",
+        f'<load-configuration action="set" format="text"><configuration-set>{lines}</configuration-set>'
+        "</load-configuration>",
+        '<get-configuration compare="rollback" rollback="0" format="text"/>',
+    )
+    results = text_load.find(NC + "load-configuration-results")
+    found = _load_errors(results)
+    assert found[:3] == [
+        ("protocol", "operation-failed", "syntax error", "system1", "1", "1", None),
+        ("protocol", "operation-failed", "error recovery ignores input until this point", "}", "3", "1", None),
+        ("protocol", "operation-failed", "syntax error", "frobnicate", "7", "9", "[edit interfaces lo0]"),
+    ]
+    assert [(f[2], f[3], f[4]) for f in found[3:]] == [
+        ("error recovery ignores input until this point", ";", "7"),
+        ("Invalid numeric value: 'lots'", "mtu lots", "8"),  # the statements read are type-checked too
+    ]
+    assert results.findtext(NC + "load-error-count") == str(len(found)) and results.find(NC + "ok") is None
+
+    results = set_load.find(NC + "load-configuration-results")
+    found = _load_errors(results)
+    assert [(f[2], f[3], f[4]) for f in found] == [
+        ("syntax error", "bogus", "2"),
+        ("missing closing quote", '"unterminated', "3"),
+        ("unknown command", "frob", "4"),
+        ("value 70000 is not within range (256..9192)", "mtu 70000", "5"),
+    ]
+    assert all(f[:2] == ("protocol", "operation-failed") for f in found[:3])
+    assert results.findtext(NC + "load-error-count") == "4"
+    # nothing of either load reached the candidate
+    assert diff.findtext(f"{NC}configuration-information/{NC}configuration-output") == "\n"

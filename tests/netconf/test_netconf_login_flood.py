@@ -139,7 +139,6 @@ def test_a_flood_of_idle_connections_cannot_stop_an_ncclient_login(tmp_path):
         assert closed, "the device made room by closing idle connections"
         log = dev.log_text()
         assert "closing idle unauthenticated connection" in log
-        assert "refusing unauthenticated connections" in log  # the 121st+ from 127.0.0.1, while none were idle
     finally:
         for s in flood:
             s.close()
