@@ -139,6 +139,7 @@ class _SSHServer(asyncssh.SSHServer):
     # --------------------------------------------------------------------------------- connection
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self._conn = conn
+        self._server.open_connections.add(self)
         sock = conn.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -146,6 +147,7 @@ class _SSHServer(asyncssh.SSHServer):
             conn.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._server.open_connections.discard(self)
         self._server.gate.leave(self)
         if self._established:
             self._established = False
@@ -241,6 +243,7 @@ class NetconfServer:
         opts = device.options
         self.gate = StartupGate(MaxStartups.parse(opts.max_startups), opts.per_source_max_startups)
         self.established = 0  # authenticated connections (bounded by max_sessions)
+        self.open_connections: set[_SSHServer] = set()
         self._acceptor: asyncssh.SSHAcceptor | None = None
         self._refusals_logged_at = -1.0
 
@@ -282,7 +285,11 @@ class NetconfServer:
         return self._acceptor.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
+        """Stop listening and end every SSH connection."""
         if self._acceptor is not None:
             self._acceptor.close()
             await self._acceptor.wait_closed()
             self._acceptor = None
+        for server in list(self.open_connections):
+            if server._conn is not None:
+                server._conn.close()

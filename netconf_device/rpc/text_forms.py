@@ -206,6 +206,13 @@ def commit_information(info: etree._Element) -> str:
     return "\n".join(lines) + "\n"
 
 
+@text_renderer("rpc-error")
+def rpc_error(error: etree._Element) -> str:
+    """A warning next to a reply (request system reboot with uncommitted changes), as the CLI prints it."""
+    severity = (error.findtext("{*}error-severity") or "error").strip()
+    return f"{severity}: {(error.findtext('{*}error-message') or '').strip()}\n"
+
+
 @text_renderer("file-content")
 def file_content(content: etree._Element) -> str:
     return (content.text or "").lstrip("\n")
