@@ -268,17 +268,9 @@ def get_system_information(ctx: RpcContext, req: etree._Element) -> etree._Eleme
 
 
 @rpc("get-alarm-information")
-def get_alarm_information(ctx: RpcContext, req: etree._Element) -> etree._Element:
-    """show chassis alarms"""
-    info = el("alarm-information")
-    summary = sub(info, "alarm-summary")
-    sub(summary, "no-active-alarms")
-    return info
-
-
 @rpc("get-system-alarm-information")
-def get_system_alarm_information(ctx: RpcContext, req: etree._Element) -> etree._Element:
-    """show system alarms"""
+def get_alarm_information(ctx: RpcContext, req: etree._Element) -> etree._Element:
+    """show chassis alarms, show system alarms: none active (both answer the same alarm-information)"""
     info = el("alarm-information")
     summary = sub(info, "alarm-summary")
     sub(summary, "no-active-alarms")

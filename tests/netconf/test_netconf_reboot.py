@@ -5,7 +5,6 @@ running configuration with new tunnels."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 
 import asyncssh
@@ -13,7 +12,7 @@ import pytest
 from jnpr.junos import Device as PyezDevice
 from jnpr.junos.utils.sw import SW
 from lxml import etree
-from ndnc_support import NC, REPO, RawNetconf, start_device
+from ndnc_support import NC, REPO, RawNetconf, free_udp_ports, listening, start_device, wait_for
 
 from netconf_device.show.junos_version import JUNOS_NS
 
@@ -22,28 +21,6 @@ PEERS = REPO / "labs" / "mx304-p2p"
 
 def run(coro):
     return asyncio.run(coro)
-
-
-def _free_udp_ports(n: int) -> list[int]:
-    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
-def _wait_for(what: str, check, timeout: float = 60.0, step: float = 0.3):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(step)
 
 
 def _status(reply: etree._Element) -> etree._Element:
@@ -89,21 +66,13 @@ def test_delayed_reboot_dates_and_halt(tmp_path):
         with PyezDevice(host="127.0.0.1", port=dev.port, user="admin", passwd="admin123",
                         gather_facts=False) as pyez:
             assert SW(pyez).halt().startswith("Shutdown NOW!")
-        _wait_for("the device to stop listening", lambda: not _listening(dev.port))
+        wait_for("the device to stop listening", lambda: not listening(dev.port))
         with pytest.raises((OSError, asyncssh.Error)):
             run(RawNetconf.open(dev.port))
         assert dev.proc.poll() is None
         assert "system halt requested by admin" in dev.log_text()
     finally:
         assert dev.stop() == 0
-
-
-def _listening(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        return True
-    except OSError:
-        return False
 
 
 # ------------------------------------------------------------------------------------------- a real reboot
@@ -139,7 +108,7 @@ def _booted(dev) -> int:
 
 @pytest.mark.slow
 def test_pyez_reboot_ends_sessions_and_brings_the_tunnel_back_with_new_sas(tmp_path):
-    a, b = _free_udp_ports(2)
+    a, b = free_udp_ports(2)
     for side in ("p1", "p2"):
         (tmp_path / side).mkdir()
     peer1 = start_device(tmp_path / "p1", "--wire", f"et-0/2/10=udp:127.0.0.1:{a}:127.0.0.1:{b}",
@@ -147,7 +116,7 @@ def test_pyez_reboot_ends_sessions_and_brings_the_tunnel_back_with_new_sas(tmp_p
     peer2 = start_device(tmp_path / "p2", "--wire", f"et-0/2/10=udp:127.0.0.1:{b}:127.0.0.1:{a}",
                          config=PEERS / "peer2.set")
     try:
-        old = _wait_for("the tunnel", lambda: (lambda s1, s2: _paired(s1, s2) and s1)(_sas(peer1), _sas(peer2)))
+        old = wait_for("the tunnel", lambda: (lambda s1, s2: _paired(s1, s2) and s1)(_sas(peer1), _sas(peer2)))
         booted = _booted(peer1)
         pyez = PyezDevice(host="127.0.0.1", port=peer1.port, user="admin", passwd="admin123")
         pyez.open()
@@ -155,10 +124,10 @@ def test_pyez_reboot_ends_sessions_and_brings_the_tunnel_back_with_new_sas(tmp_p
         status = SW(pyez).reboot()
         assert status.startswith("Shutdown NOW!")
         # the session ends: the device closes it
-        _wait_for("the session to end", lambda: not pyez.connected or not _alive(pyez))
-        _wait_for("the device to listen again", lambda: _listening(peer1.port) and _booted_or_none(peer1))
+        wait_for("the session to end", lambda: not pyez.connected or not _alive(pyez))
+        wait_for("the device to listen again", lambda: listening(peer1.port) and _booted_or_none(peer1))
         assert _booted(peer1) > booted  # a new boot: uptime starts again
-        new = _wait_for("the tunnel after the reboot",
+        new = wait_for("the tunnel after the reboot",
                         lambda: (lambda s1, s2: _paired(s1, s2) and s1)(_sas(peer1), _sas(peer2)))
         assert set(new.values()).isdisjoint(old.values())  # negotiated anew: no SA survived
         # the peer dropped the SAs of peer1's previous life (INITIAL_CONTACT), it did not just add new ones
