@@ -4,12 +4,14 @@ room, so that a flood of idle TCP connections cannot keep a real client from log
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 
 import ncclient.transport.session
 import pytest
 from lxml import etree
 from ncclient import manager
-from ndnc_support import NC, RawNetconf, start_device
+from ndnc_support import NC, REPO, RawNetconf, start_device
 
 from netconf_device.netconf.startups import MaxStartups, StartupGate
 
@@ -143,3 +145,12 @@ def test_a_flood_of_idle_connections_cannot_stop_an_ncclient_login(tmp_path):
         for s in flood:
             s.close()
         assert dev.stop() == 0
+
+
+def test_serve_refuses_a_malformed_max_startups(tmp_path):
+    for args in (["--max-startups", "10:30"], ["--max-startups", "20:30:10"], ["--per-source-max-startups", "0"]):
+        done = subprocess.run([sys.executable, "-m", "netconf_device", "serve", "--port", "0", "--state-dir",
+                               str(tmp_path / "state"), "--no-engines", *args], cwd=REPO, capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode == 2, (args, done.stderr)
+        assert "max-startups" in done.stderr and "Traceback" not in done.stderr
