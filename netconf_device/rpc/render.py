@@ -114,7 +114,7 @@ def _json_object(element: etree._Element, parent_ns: str, depth: int, names: dic
     tag = element.tag
     ns = tag[1:tag.index("}")] if tag[0] == "{" else ""
     pairs = [(_attr_name(k), v) for k, v in element.items()]
-    if ns != parent_ns:
+    if ns and ns != parent_ns:
         pairs.insert(0, ("xmlns", ns))
     members = _json_members(element, ns, depth, names) if len(element) else []
     if members:
