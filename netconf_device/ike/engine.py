@@ -394,7 +394,7 @@ class Engine:
             return None
         return {"vpn": vpn.name, "negotiations": vpn.negotiations, "negotiation_failures": vpn.negotiation_failures,
                 "deletions": vpn.deletions, "last_error": vpn.last_error,
-                "events": [tuple(e) for e in reversed(vpn.events)]}  # newest first
+                "events": vpn.events_newest_first()}
 
     def _vpn_for_tunnel(self, tunnel_index: int) -> VpnState | None:
         """The VPN with ``tunnel_index`` (VPNs change only in ``apply``, which drops this index)."""
