@@ -454,18 +454,25 @@ class Engine:
         else:
             self._receive_request(sa, msg, dgram)
 
+    def _open(self, sa: IkeSa, msg: m.Message) -> bool:
+        """Authenticate, decrypt and reassemble ``msg`` in place. False while fragments are missing or when it
+        does not authenticate (counted, dropped). An authentic but unparsable message raises
+        ``MalformedMessage``: requests and responses answer it differently."""
+        try:
+            return sa.open(msg, self.options.max_fragments, self.options.max_reassembly_bytes)
+        except CryptoError:
+            sa.counters.decrypt_failures += 1
+            self.stats["rx_dropped"] += 1
+            return False
+
     def _receive_response(self, sa: IkeSa, msg: m.Message, dgram) -> None:
         out = sa.outstanding
         if out is None or msg.msg_id != out.msg_id or msg.exchange != out.exchange:
             self.stats["rx_dropped"] += 1
             return
         try:
-            if not sa.open(msg, self.options.max_fragments, self.options.max_reassembly_bytes):
+            if not self._open(sa, msg):
                 return
-        except CryptoError:
-            sa.counters.decrypt_failures += 1
-            self.stats["rx_dropped"] += 1
-            return
         except m.MalformedMessage as exc:
             # authentic but unparsable: the exchange cannot complete
             self.log.warning("IKE SA #%d: malformed %s response: %s", sa.index, m.EXCHANGE_NAMES.get(msg.exchange),
@@ -489,12 +496,8 @@ class Engine:
             self.stats["rx_dropped"] += 1
             return
         try:
-            if not sa.open(msg, self.options.max_fragments, self.options.max_reassembly_bytes):
+            if not self._open(sa, msg):
                 return
-        except CryptoError:
-            sa.counters.decrypt_failures += 1
-            self.stats["rx_dropped"] += 1
-            return
         except m.MalformedMessage as exc:
             if isinstance(exc, m.UnsupportedCriticalPayload):
                 notify = m.NotifyPayload(m.N_UNSUPPORTED_CRITICAL_PAYLOAD, bytes([exc.payload_type & 0xFF]))
