@@ -16,12 +16,13 @@ from .proposals import IkeAlgorithms, ProposalError
 if TYPE_CHECKING:  # pragma: no cover
     from .sa import IkeSa
 
-# Junos' tunnel event texts (captured, reference §1.5) and DERIVED ones in the same style
+# Junos' tunnel event texts, captured (reference §1.5 / §2.2) ...
 EVENT_IPSEC_SA_UP = "IPSec SA negotiation successfully completed"
-EVENT_IPSEC_SA_REKEY = "IPSec SA rekey successfully completed"
 EVENT_IKE_SA_UP = "IKE SA negotiation successfully completed"
 EVENT_IKE_SA_REKEY = "IKE SA rekey successfully completed"
 EVENT_TUNNEL_READY = "Tunnel is ready. Waiting for trigger event or peer to trigger negotiation"
+# ... and DERIVED ones in the same style (no capture)
+EVENT_IPSEC_SA_REKEY = "IPSec SA rekey successfully completed"
 EVENT_IKE_SA_DOWN = "IKE SA deleted"
 EVENT_DPD_PEER_DOWN = "Peer is not responding to DPD. Tunnel is down"
 
