@@ -9,33 +9,33 @@ import gc
 
 import pytest
 from pfe_testlib import (
+    ALL_PATHS,
     LAN,
     TUNNEL_INDEX,
     WAN,
     child_sa,
     host,
     make_intent,
+    needs_c_fast_path,
+    path_options,
     peer,
     scapy_encrypt,
     scapy_sa,
     udp_packet,
 )
 
-from netconf_device.pfe import fastpath
 from netconf_device.sa import ChildSaDeleted, ChildSaInstalled, UdpEncap
 
 
-@pytest.fixture(params=("c", "python", "general"))
+@pytest.fixture(params=ALL_PATHS)
 def impl(request):
-    if request.param == "c" and not fastpath.native_available():
-        pytest.skip("the C fast path is not built")
     return request.param
 
 
 def _peer(side: str, impl: str, *, quiet: bool = True, **kwargs):
     """A peer; ``quiet``: no periodic activity report (which also writes the deferred counters back) gets in
     the way, so that only the reads and changes a test makes can bring them in."""
-    dp = peer(side, fast_path=impl != "general", fast_path_impl=None if impl == "general" else impl, **kwargs)
+    dp = peer(side, **path_options(impl), **kwargs)
     if quiet:
         dp._activity_interval = 1e9
         dp.process([], 0.0)  # the first report is due at once; the next one never
@@ -137,9 +137,8 @@ def test_pfe_all_implementations_agree_on_every_counter_after_mixed_operations(i
                         rb.interface_statistics())
 
 
+@needs_c_fast_path
 def test_pfe_cfast_lists_each_sa_once_until_flushed():
-    if not fastpath.native_available():
-        pytest.skip("the C fast path is not built")
     a, b = _peer("a", "c"), _peer("b", "c")
     for step in range(1, 4):
         b.process(a.process(_out(2), float(step)), float(step))

@@ -9,6 +9,7 @@ import dataclasses
 
 import pytest
 from pfe_testlib import (
+    ALL_PATHS,
     LAN,
     SPI_A_TO_B,
     TUNNEL_INDEX,
@@ -18,13 +19,14 @@ from pfe_testlib import (
     expected_forwarded,
     host,
     make_intent,
+    path_options,
     scapy_decrypt,
     scapy_encrypt,
     scapy_sa,
     udp_packet,
 )
 
-from netconf_device.pfe import Datapath, fastpath
+from netconf_device.pfe import Datapath
 from netconf_device.sa import ChildSaDeleted, ChildSaInstalled, UdpEncap
 
 NAT_T = UdpEncap("nat-t", 4500, 4500)
@@ -32,16 +34,13 @@ NAT_T = UdpEncap("nat-t", 4500, 4500)
 REBOUND = UdpEncap("nat-t", 4500, 41000)
 
 
-@pytest.fixture(params=("c", "python", "general"))
+@pytest.fixture(params=ALL_PATHS)
 def impl(request):
-    if request.param == "c" and not fastpath.native_available():
-        pytest.skip("the C fast path is not built")
     return request.param
 
 
 def _datapath(side: str, impl: str, **kwargs) -> Datapath:
-    dp = Datapath(f"peer-{side}", fast_path=impl != "general",
-                  fast_path_impl=None if impl == "general" else impl, **kwargs)
+    dp = Datapath(f"peer-{side}", **path_options(impl), **kwargs)
     dp.apply_intent(make_intent(side))
     return dp
 
