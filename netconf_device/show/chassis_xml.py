@@ -43,7 +43,7 @@ def build_pic_detail(pic: PicDetailView) -> Element:
         optics = port.transceiver
         if optics is None:
             continue  # no optics: the port is not listed (as on a device with an empty cage)
-        _OPTICS_ROW.add(port_information, (
+        OPTICS_ROW.add(port_information, (
             port.port_number, optics.cable_type, optics.fiber_mode, optics.vendor_name, optics.vendor_part_number,
             optics.wavelength, optics.firmware_version, optics.jnpr_revision, optics.msa_version))
 
@@ -65,7 +65,8 @@ def build_pic_detail(pic: PicDetailView) -> Element:
     return top
 
 
-_OPTICS_ROW = LeafRow("port", (
+# the columns of the text's port table, in this order
+OPTICS_ROW = LeafRow("port", (
     "port-number", "cable-type", "fiber-mode", "sfp-vendor-name", "sfp-vendor-pno", "wavelength",
     "sfp-vendor-fw-ver", "sfp-jnpr-ver", "sfp-msa-version"))
 # YANG 24.4 container (no capture): which PFE serves each port, and its speed.
