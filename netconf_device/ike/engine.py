@@ -1276,10 +1276,15 @@ class Engine:
         if not any(isinstance(t, IkeRekey) for t in sa.queue + sa.active):
             self._queue(sa, IkeRekey(self))
 
+    def _rekey_retry_delay(self, temporary: bool) -> float:
+        """After TEMPORARY_FAILURE (a collision) a jittered short wait, so both ends do not retry in step;
+        after any other failure the re-initiation delay."""
+        if temporary:
+            return self.options.temporary_failure_retry * (1 + self._rng.random())
+        return self.options.reinit_min
+
     def retry_ike_rekey(self, sa: IkeSa, temporary: bool) -> None:
-        delay = self.options.temporary_failure_retry * (1 + self._rng.random()) if temporary \
-            else self.options.reinit_min
-        sa.rekey_at = self.now + delay
+        sa.rekey_at = self.now + self._rekey_retry_delay(temporary)
         self._schedule(sa.rekey_at, self._ike_rekey_due, sa)
 
     def _ike_expired(self, sa: IkeSa) -> None:
@@ -1302,9 +1307,7 @@ class Engine:
             self._queue(sa, ChildRekey(self, child))
 
     def retry_child_rekey(self, child: ChildSaState, temporary: bool) -> None:
-        delay = self.options.temporary_failure_retry * (1 + self._rng.random()) if temporary \
-            else self.options.reinit_min
-        child.rekey_at = self.now + delay
+        child.rekey_at = self.now + self._rekey_retry_delay(temporary)
         self._schedule(child.rekey_at, self._child_rekey_due, child)
 
     def cancel_child_expiry_rekey(self, child: ChildSaState) -> None:
