@@ -59,7 +59,7 @@ from netconf_device.config.intent import (  # noqa: E402
 )
 from netconf_device.ike.daemon import IkeDaemon  # noqa: E402
 from netconf_device.ike.options import EngineOptions  # noqa: E402
-from netconf_device.interop.swan_bench import _cpu_seconds as process_cpu_seconds  # noqa: E402
+from netconf_device.interop.swan_bench import process_cpu_seconds  # noqa: E402
 
 PSK = b"bench-psk-netconf-device"
 SWAN_IKE = {19: "aes256-sha256-ecp256", 14: "aes256-sha256-modp2048"}
