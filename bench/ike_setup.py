@@ -17,8 +17,16 @@ are off (cookie threshold above N), as strongSwan's dos_protection is in the ref
 strongSwan: ``netconf_device.interop.swan_bench`` (two charons in two namespaces, same proposals and PSK, see
 docs/interop-strongswan.md). Needs root; skipped with --no-strongswan.
 
-Output: one line per measurement, then per (N, group) a summary line, and as the very last line the headline
-(the largest N with group 19 unless --headline says otherwise):
+CPU: wall time swings with the machine's load (other processes get the cores), CPU time much less. Both sides
+are measured the same way: utime + stime of the two processes from /proc/<pid>/stat (all threads), read just
+before t0 and just after t1 -- our two daemons by this driver, the two charons by ``swan_bench``.
+
+Output: one line per measurement, then per (N, group) a summary line with wall and CPU seconds of both sides
+    ike_setup_case: tunnels=<n> group=<g> seconds=<s> cpu_seconds=<s> strongswan_seconds=<s>
+                    strongswan_cpu_seconds=<s> ratio=<wall ours/strongswan> cpu_ratio=<cpu ours/strongswan>
+(medians over --repeat runs), then the headline's CPU line
+    ike_setup_cpu: tunnels=<n> cpu_seconds=<s> strongswan_cpu_seconds=<s> cpu_ratio=<ours/strongswan>
+and as the very last line the headline (the largest N with group 19 unless --headline says otherwise):
     ike_setup: tunnels=<n> seconds=<s> strongswan_seconds=<s> ratio=<ours/strongswan>
 """
 
@@ -29,7 +37,6 @@ import asyncio
 import ipaddress
 import json
 import os
-import resource
 import socket
 import statistics
 import subprocess
@@ -52,6 +59,7 @@ from netconf_device.config.intent import (  # noqa: E402
 )
 from netconf_device.ike.daemon import IkeDaemon  # noqa: E402
 from netconf_device.ike.options import EngineOptions  # noqa: E402
+from netconf_device.interop.swan_bench import process_cpu_seconds  # noqa: E402
 
 PSK = b"bench-psk-netconf-device"
 SWAN_IKE = {19: "aes256-sha256-ecp256", 14: "aes256-sha256-modp2048"}
@@ -87,11 +95,6 @@ def build_intent(n: int, group: int, role: str) -> Intent:
                   ipsec_proposals={esp.name: esp}, ipsec_policies={ipol.name: ipol}, ipsec_vpns=vpns)
 
 
-def _cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
-
-
 # ------------------------------------------------------------------------------------------- node process
 async def node(role: str, n: int, group: int, ports: list[int]) -> None:
     """One daemon, driven over stdin/stdout with one JSON object per line."""
@@ -124,18 +127,13 @@ async def node(role: str, n: int, group: int, ports: list[int]) -> None:
     if role == "responder":
         daemon.apply_intent(intent)
     say(ready=True)
-    cpu0 = _cpu()
     while True:
         line = await reader.readline()
         if not line:
             break
         cmd = json.loads(line)["cmd"]
-        if cmd == "mark":
-            cpu0 = _cpu()
-            say(ok=True)
-        elif cmd == "go":
+        if cmd == "go":
             t0 = time.monotonic()
-            cpu0 = _cpu()
             daemon.apply_intent(intent)
             try:
                 await asyncio.wait_for(done.wait(), timeout=60 + n / 20)
@@ -143,12 +141,12 @@ async def node(role: str, n: int, group: int, ports: list[int]) -> None:
             except TimeoutError:
                 ok = False
             t1 = time.monotonic()
-            say(ok=ok, seconds=t1 - t0, cpu=_cpu() - cpu0, installed=installed,
+            say(ok=ok, seconds=t1 - t0, installed=installed,
                 tx=daemon.transport.stats["tx"], rx=daemon.transport.stats["rx"],
                 retransmits=sum(s.counters.retransmits for s in daemon.engine.sas.values()))
         elif cmd == "count":
             ups = sum(1 for s in daemon.engine.sas.values() if s.state == "ESTABLISHED")
-            say(installed=installed, ike_sas=ups, cpu=_cpu() - cpu0, tx=daemon.transport.stats["tx"],
+            say(installed=installed, ike_sas=ups, tx=daemon.transport.stats["tx"],
                 rx=daemon.transport.stats["rx"], errors=daemon.engine.stats["internal_errors"])
         elif cmd == "quit":
             break
@@ -205,23 +203,43 @@ def measure_ours(n: int, group: int) -> dict:
     responder = Node("responder", n, group, ports)
     initiator = Node("initiator", n, group, ports)
     try:
-        responder.send(cmd="mark")
+        cpu0 = (process_cpu_seconds(initiator.proc.pid), process_cpu_seconds(responder.proc.pid))
         res = initiator.send(cmd="go")
+        cpu1 = (process_cpu_seconds(initiator.proc.pid), process_cpu_seconds(responder.proc.pid))
         peer = responder.send(cmd="count")
     finally:
         initiator.close()
         responder.close()
+    res["cpu_initiator"], res["cpu_responder"] = cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]
     res["responder_installed"] = peer["installed"]
     res["responder_ike_sas"] = peer["ike_sas"]
-    res["responder_cpu"] = peer["cpu"]
     res["ok"] = bool(res["ok"] and peer["installed"] >= n and not peer["errors"])
     return res
 
 
-def measure_swan(n: int, group: int, repeat: int) -> float | None:
-    from netconf_device.interop.swan_bench import strongswan_tunnel_seconds
+def measure_swan(n: int, group: int, repeat: int) -> tuple[float, float]:
+    """Median wall seconds and median CPU seconds of both charons; raises if a run failed."""
+    from netconf_device.interop.strongswan import StrongswanError
+    from netconf_device.interop.swan_bench import measure
 
-    return strongswan_tunnel_seconds(n, SWAN_IKE[group], SWAN_ESP, repeat=repeat)
+    runs = measure(n, SWAN_IKE[group], SWAN_ESP, repeat=repeat, ping=False)
+    for i, r in enumerate(runs, 1):
+        print(f"strongswan run {i}/{repeat}: tunnels={r.established}/{n} group={group} seconds={r.seconds:.3f} "
+              f"cpu_initiator={r.cpu_initiator:.2f}s cpu_responder={r.cpu_responder:.2f}s "
+              f"datagrams_out={r.udp_out_initiator}/{r.udp_out_responder} ok={r.ok}", flush=True)
+    failed = [r for r in runs if not r.ok]
+    if failed:
+        raise StrongswanError(f"strongSwan reference failed: {failed[0].errors or failed[0]}")
+    return (statistics.median(r.seconds for r in runs),
+            statistics.median(r.cpu_initiator + r.cpu_responder for r in runs))
+
+
+def _ratio(ours: float, reference: float | None) -> str:
+    return f"{ours / reference:.3f}" if reference else "n/a"
+
+
+def _seconds(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -241,34 +259,36 @@ def main(argv: list[str] | None = None) -> int:
     if with_swan and os.geteuid() != 0:
         print("ike_setup: strongSwan reference needs root (use --no-strongswan for ours only)", file=sys.stderr)
         return 2
-    summary: dict[tuple[int, int], tuple[float, float | None]] = {}
+    # (N, group) -> (ours wall, ours CPU, strongSwan wall, strongSwan CPU), medians over the runs
+    summary: dict[tuple[int, int], tuple[float, float, float | None, float | None]] = {}
     ok = True
     for n in args.tunnels:
         for group in args.groups:
-            ours = []
+            walls, cpus = [], []
             for i in range(args.repeat):
                 r = measure_ours(n, group)
                 ok &= r["ok"]
-                ours.append(r["seconds"])
+                walls.append(r["seconds"])
+                cpus.append(r["cpu_initiator"] + r["cpu_responder"])
                 print(f"ours run {i + 1}/{args.repeat}: tunnels={r['installed']}/{n} group={group} "
-                      f"seconds={r['seconds']:.3f} cpu_initiator={r['cpu']:.2f}s cpu_responder={r['responder_cpu']:.2f}s "
-                      f"responder_installed={r['responder_installed']} datagrams_out={r['tx']} "
-                      f"retransmits={r['retransmits']} ok={r['ok']}", flush=True)
-            ours_s = statistics.median(ours)
-            swan_s = measure_swan(n, group, args.repeat) if with_swan else None
-            summary[(n, group)] = (ours_s, swan_s)
-            ratio = f"{ours_s / swan_s:.3f}" if swan_s else "n/a"
-            swan_txt = f"{swan_s:.3f}" if swan_s is not None else "n/a"
-            print(f"ike_setup_case: tunnels={n} group={group} seconds={ours_s:.3f} strongswan_seconds={swan_txt} "
-                  f"ratio={ratio}", flush=True)
+                      f"seconds={r['seconds']:.3f} cpu_initiator={r['cpu_initiator']:.2f}s "
+                      f"cpu_responder={r['cpu_responder']:.2f}s responder_installed={r['responder_installed']} "
+                      f"datagrams_out={r['tx']} retransmits={r['retransmits']} ok={r['ok']}", flush=True)
+            ours_s, ours_cpu = statistics.median(walls), statistics.median(cpus)
+            swan_s, swan_cpu = measure_swan(n, group, args.repeat) if with_swan else (None, None)
+            summary[(n, group)] = (ours_s, ours_cpu, swan_s, swan_cpu)
+            print(f"ike_setup_case: tunnels={n} group={group} seconds={ours_s:.3f} cpu_seconds={ours_cpu:.3f} "
+                  f"strongswan_seconds={_seconds(swan_s)} strongswan_cpu_seconds={_seconds(swan_cpu)} "
+                  f"ratio={_ratio(ours_s, swan_s)} cpu_ratio={_ratio(ours_cpu, swan_cpu)}", flush=True)
     if args.headline:
         hn, hg = (int(x) for x in args.headline.split(","))
     else:
         hn, hg = max(args.tunnels), (19 if 19 in args.groups else args.groups[0])
-    ours_s, swan_s = summary[(hn, hg)]
-    ratio = f"{ours_s / swan_s:.3f}" if swan_s else "n/a"
-    swan_txt = f"{swan_s:.3f}" if swan_s is not None else "n/a"
-    print(f"ike_setup: tunnels={hn} seconds={ours_s:.3f} strongswan_seconds={swan_txt} ratio={ratio}", flush=True)
+    ours_s, ours_cpu, swan_s, swan_cpu = summary[(hn, hg)]
+    print(f"ike_setup_cpu: tunnels={hn} cpu_seconds={ours_cpu:.3f} strongswan_cpu_seconds={_seconds(swan_cpu)} "
+          f"cpu_ratio={_ratio(ours_cpu, swan_cpu)}", flush=True)
+    print(f"ike_setup: tunnels={hn} seconds={ours_s:.3f} strongswan_seconds={_seconds(swan_s)} "
+          f"ratio={_ratio(ours_s, swan_s)}", flush=True)
     return 0 if ok else 1
 
 

@@ -394,7 +394,7 @@ class Engine:
             return None
         return {"vpn": vpn.name, "negotiations": vpn.negotiations, "negotiation_failures": vpn.negotiation_failures,
                 "deletions": vpn.deletions, "last_error": vpn.last_error,
-                "events": [tuple(e) for e in reversed(vpn.events)]}  # newest first
+                "events": vpn.events_newest_first()}
 
     def _vpn_for_tunnel(self, tunnel_index: int) -> VpnState | None:
         """The VPN with ``tunnel_index`` (VPNs change only in ``apply``, which drops this index)."""
@@ -454,18 +454,25 @@ class Engine:
         else:
             self._receive_request(sa, msg, dgram)
 
+    def _open(self, sa: IkeSa, msg: m.Message) -> bool:
+        """Authenticate, decrypt and reassemble ``msg`` in place. False while fragments are missing or when it
+        does not authenticate (counted, dropped). An authentic but unparsable message raises
+        ``MalformedMessage``: requests and responses answer it differently."""
+        try:
+            return sa.open(msg, self.options.max_fragments, self.options.max_reassembly_bytes)
+        except CryptoError:
+            sa.counters.decrypt_failures += 1
+            self.stats["rx_dropped"] += 1
+            return False
+
     def _receive_response(self, sa: IkeSa, msg: m.Message, dgram) -> None:
         out = sa.outstanding
         if out is None or msg.msg_id != out.msg_id or msg.exchange != out.exchange:
             self.stats["rx_dropped"] += 1
             return
         try:
-            if not sa.open(msg, self.options.max_fragments, self.options.max_reassembly_bytes):
+            if not self._open(sa, msg):
                 return
-        except CryptoError:
-            sa.counters.decrypt_failures += 1
-            self.stats["rx_dropped"] += 1
-            return
         except m.MalformedMessage as exc:
             # authentic but unparsable: the exchange cannot complete
             self.log.warning("IKE SA #%d: malformed %s response: %s", sa.index, m.EXCHANGE_NAMES.get(msg.exchange),
@@ -489,12 +496,8 @@ class Engine:
             self.stats["rx_dropped"] += 1
             return
         try:
-            if not sa.open(msg, self.options.max_fragments, self.options.max_reassembly_bytes):
+            if not self._open(sa, msg):
                 return
-        except CryptoError:
-            sa.counters.decrypt_failures += 1
-            self.stats["rx_dropped"] += 1
-            return
         except m.MalformedMessage as exc:
             if isinstance(exc, m.UnsupportedCriticalPayload):
                 notify = m.NotifyPayload(m.N_UNSUPPORTED_CRITICAL_PAYLOAD, bytes([exc.payload_type & 0xFF]))
@@ -1273,10 +1276,15 @@ class Engine:
         if not any(isinstance(t, IkeRekey) for t in sa.queue + sa.active):
             self._queue(sa, IkeRekey(self))
 
+    def _rekey_retry_delay(self, temporary: bool) -> float:
+        """After TEMPORARY_FAILURE (a collision) a jittered short wait, so both ends do not retry in step;
+        after any other failure the re-initiation delay."""
+        if temporary:
+            return self.options.temporary_failure_retry * (1 + self._rng.random())
+        return self.options.reinit_min
+
     def retry_ike_rekey(self, sa: IkeSa, temporary: bool) -> None:
-        delay = self.options.temporary_failure_retry * (1 + self._rng.random()) if temporary \
-            else self.options.reinit_min
-        sa.rekey_at = self.now + delay
+        sa.rekey_at = self.now + self._rekey_retry_delay(temporary)
         self._schedule(sa.rekey_at, self._ike_rekey_due, sa)
 
     def _ike_expired(self, sa: IkeSa) -> None:
@@ -1299,9 +1307,7 @@ class Engine:
             self._queue(sa, ChildRekey(self, child))
 
     def retry_child_rekey(self, child: ChildSaState, temporary: bool) -> None:
-        delay = self.options.temporary_failure_retry * (1 + self._rng.random()) if temporary \
-            else self.options.reinit_min
-        child.rekey_at = self.now + delay
+        child.rekey_at = self.now + self._rekey_retry_delay(temporary)
         self._schedule(child.rekey_at, self._child_rekey_due, child)
 
     def cancel_child_expiry_rekey(self, child: ChildSaState) -> None:

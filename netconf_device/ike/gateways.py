@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import ipaddress
-from collections import deque
 from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives import hashes
@@ -17,12 +16,13 @@ from .proposals import IkeAlgorithms, ProposalError
 if TYPE_CHECKING:  # pragma: no cover
     from .sa import IkeSa
 
-# Junos' tunnel event texts (captured, reference §1.5) and DERIVED ones in the same style
+# Junos' tunnel event texts, captured (reference §1.5 / §2.2) ...
 EVENT_IPSEC_SA_UP = "IPSec SA negotiation successfully completed"
-EVENT_IPSEC_SA_REKEY = "IPSec SA rekey successfully completed"
 EVENT_IKE_SA_UP = "IKE SA negotiation successfully completed"
 EVENT_IKE_SA_REKEY = "IKE SA rekey successfully completed"
 EVENT_TUNNEL_READY = "Tunnel is ready. Waiting for trigger event or peer to trigger negotiation"
+# ... and DERIVED ones in the same style (no capture)
+EVENT_IPSEC_SA_REKEY = "IPSec SA rekey successfully completed"
 EVENT_IKE_SA_DOWN = "IKE SA deleted"
 EVENT_DPD_PEER_DOWN = "Peer is not responding to DPD. Tunnel is down"
 
@@ -40,15 +40,26 @@ class VpnState:
         self.negotiations = 0
         self.negotiation_failures = 0
         self.deletions = 0
-        self.events: deque = deque(maxlen=max_events)  # [wall time, description, count], newest last
+        # one entry per kind of event, as Junos keeps them: description -> [latest wall time, count], the
+        # least recently seen first; a new kind beyond ``max_events`` pushes out the one seen longest ago
+        self.events: dict[str, list] = {}
+        self.max_events = max(1, max_events)
         self.update(intent)
 
     def event(self, when, description: str) -> None:
-        if self.events and self.events[-1][1] == description:
-            self.events[-1][0] = when
-            self.events[-1][2] += 1
-        else:
-            self.events.append([when, description, 1])
+        """Note an event: a repeat of a kind moves it to the front with its new time and one more count."""
+        entry = self.events.pop(description, None)
+        if entry is None:
+            if len(self.events) >= self.max_events:
+                del self.events[next(iter(self.events))]
+            entry = [when, 0]
+        entry[0] = when
+        entry[1] += 1
+        self.events[description] = entry
+
+    def events_newest_first(self) -> list[tuple]:
+        """``(wall time, description, count)`` per kind of event, the most recent first (Junos' order)."""
+        return [(when, description, count) for description, (when, count) in reversed(self.events.items())]
 
     def update(self, intent: IpsecVpn) -> None:
         self.intent = intent

@@ -45,7 +45,8 @@ class EngineOptions:
     nonce_length: int = 32
     # wall-clock time for certificate validity and tunnel event timestamps (the engine reads no clock itself)
     wall_clock: Callable[[], datetime] = field(default=_utc_now)
-    # tunnel events kept per VPN (show security ipsec security-associations detail: "Tunnel events")
+    # kinds of tunnel events kept per VPN, merged by kind with a count (show security ipsec
+    # security-associations detail: "Tunnel events")
     tunnel_events: int = 10
     # source address for a gateway without local-address/external-interface (the daemon resolves it)
     local_address_for: Callable[[object], object | None] | None = None

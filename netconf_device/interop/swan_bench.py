@@ -80,7 +80,7 @@ class TunnelBenchResult:
         return f"strongswan_tunnels: tunnels={self.tunnels} seconds={self.seconds:.3f} ike={self.ike}"
 
 
-def _cpu_seconds(pid: int | None) -> float:
+def process_cpu_seconds(pid: int | None) -> float:
     if pid is None:
         return 0.0
     try:
@@ -187,7 +187,7 @@ def run_once(
         tails = (tail, resp_tail)
         with init.vici(timeout=max(60.0, timeout)) as v:
             v.load_shared(conns[0].vici_shared_secret() or {})
-            cpu0 = (_cpu_seconds(init.pid), _cpu_seconds(resp.pid))
+            cpu0 = (process_cpu_seconds(init.pid), process_cpu_seconds(resp.pid))
             udp0 = (_udp_counters(init.pid), _udp_counters(resp.pid))
             t0 = time.monotonic()
             for msg in messages:
@@ -209,7 +209,7 @@ def run_once(
                     break
                 time.sleep(0.002)
             t1 = time.monotonic()
-            cpu1 = (_cpu_seconds(init.pid), _cpu_seconds(resp.pid))
+            cpu1 = (process_cpu_seconds(init.pid), process_cpu_seconds(resp.pid))
             udp1 = (_udp_counters(init.pid), _udp_counters(resp.pid))
             time.sleep(0.3)
             tail.poll()

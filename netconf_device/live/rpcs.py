@@ -9,6 +9,7 @@ Each handler takes one snapshot of the engines (``live.views``), builds the Juno
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable
 
@@ -23,8 +24,10 @@ from netconf_device.rpc.interfaces import InterfaceState
 from netconf_device.rpc.registry import rpc
 from netconf_device.rpc.render import generic_text, text_renderer
 from netconf_device.show import from_contracts, queries, replies
+from netconf_device.show.security_text import tunnel_event_lines
+from netconf_device.show.security_xml import add_tunnel_events
 from netconf_device.show.text import TEXT_RENDERERS, is_pic_detail
-from netconf_device.show.views import IpsecStatisticsView
+from netconf_device.show.views import IpsecStatisticsView, TunnelEvent
 from netconf_device.show.xmlutil import sub, top_element
 
 
@@ -45,97 +48,90 @@ def _known_arguments(req: etree._Element, known: set[str]) -> None:
                            error_type="application", bad_element=name)
 
 
-def _argument_error(error: queries.ShowArgumentError) -> RpcError:
-    return RpcError(error.message, tag=error.tag, error_type="application", bad_element=error.element)
+def _argument_errors(handler: Callable[[RpcContext, etree._Element], object]):
+    """A bad argument of a show/clear command (``queries.ShowArgumentError``) becomes the Junos rpc-error."""
+
+    @functools.wraps(handler)
+    def handle(ctx: RpcContext, req: etree._Element):
+        try:
+            return handler(ctx, req)
+        except queries.ShowArgumentError as exc:
+            raise RpcError(exc.message, tag=exc.tag, error_type="application", bad_element=exc.element) from None
+
+    return handle
 
 
 # =========================================================================================== IKE
 @rpc("get-ike-security-associations-information")
+@_argument_errors
 def get_ike_security_associations_information(ctx: RpcContext, req: etree._Element) -> etree._Element:
     """show security ike security-associations"""
     engines = _engines(ctx)
-    try:
-        query = queries.parse_ike_sa_query(req)
-        # `index N` prints the detail form unless `brief` is given; without an index, brief unless `detail`
-        brief = query.level == "brief" or (query.level is None and query.index is None)
-        sas = views.ike_sa_views(engines, brief=brief, index=query.index)
-        return replies.ike_security_associations_reply(req, sas)
-    except queries.ShowArgumentError as exc:
-        raise _argument_error(exc) from None
+    query = queries.parse_ike_sa_query(req)
+    # `index N` prints the detail form unless `brief` is given; without an index, brief unless `detail`
+    brief = query.level == "brief" or (query.level is None and query.index is None)
+    sas = views.ike_sa_views(engines, brief=brief, index=query.index)
+    return replies.ike_security_associations_reply(req, sas)
 
 
 @rpc("get-ike-active-peers-information")
+@_argument_errors
 def get_ike_active_peers_information(ctx: RpcContext, req: etree._Element) -> etree._Element:
     """show security ike active-peer"""
     engines = _engines(ctx)
-    try:
-        return replies.ike_active_peers_reply(req, views.active_peer_views(engines))
-    except queries.ShowArgumentError as exc:
-        raise _argument_error(exc) from None
+    return replies.ike_active_peers_reply(req, views.active_peer_views(engines))
 
 
 @rpc("clear-ike-security-association", permission="clear")
+@_argument_errors
 def clear_ike_security_association(ctx: RpcContext, req: etree._Element) -> list:
     """clear security ike security-associations"""
     engines = _engines(ctx)
-    try:
-        query = queries.parse_clear_ike_sa_query(req)
-    except queries.ShowArgumentError as exc:
-        raise _argument_error(exc) from None
+    query = queries.parse_clear_ike_sa_query(req)
     engines.iked.clear_ike_sa(index=query.index, peer=query.peer_address)
     return []
 
 
 # =========================================================================================== IPsec
 @rpc("get-security-associations-information")
+@_argument_errors
 def get_security_associations_information(ctx: RpcContext, req: etree._Element) -> etree._Element:
     """show security ipsec security-associations"""
     engines = _engines(ctx)
-    try:
-        query = queries.parse_ipsec_sa_query(req)
-        # `index N` prints the detail form unless `brief` is given (docs/show-commands.md)
-        detail = query.level == "detail" or (query.index is not None and query.level != "brief")
-        tunnels = views.ipsec_tunnel_views(engines, only_index=query.index, detail=detail)
-        return replies.ipsec_security_associations_reply(req, tunnels)
-    except queries.ShowArgumentError as exc:
-        raise _argument_error(exc) from None
+    query = queries.parse_ipsec_sa_query(req)
+    # `index N` prints the detail form unless `brief` is given (docs/show-commands.md)
+    detail = query.level == "detail" or (query.index is not None and query.level != "brief")
+    tunnels = views.ipsec_tunnel_views(engines, only_index=query.index, detail=detail)
+    return replies.ipsec_security_associations_reply(req, tunnels)
 
 
 @rpc("get-ipsec-statistics-information")
+@_argument_errors
 def get_ipsec_statistics_information(ctx: RpcContext, req: etree._Element) -> etree._Element:
     """show security ipsec statistics"""
     engines = _engines(ctx)
-    try:
-        index = queries.parse_ipsec_statistics_query(req).index
-        if index is None:
-            return replies.ipsec_statistics_reply(req, views.global_statistics_view(engines), {})
-        one = views.tunnel_statistics_view(engines, index)
-        return replies.ipsec_statistics_reply(req, IpsecStatisticsView(), {} if one is None else {index: one})
-    except queries.ShowArgumentError as exc:
-        raise _argument_error(exc) from None
+    index = queries.parse_ipsec_statistics_query(req).index
+    if index is None:
+        return replies.ipsec_statistics_reply(req, views.global_statistics_view(engines), {})
+    one = views.tunnel_statistics_view(engines, index)
+    return replies.ipsec_statistics_reply(req, IpsecStatisticsView(), {} if one is None else {index: one})
 
 
 @rpc("clear-ipsec-statistics", permission="clear")
+@_argument_errors
 def clear_ipsec_statistics(ctx: RpcContext, req: etree._Element) -> list:
     """clear security ipsec statistics"""
     engines = _engines(ctx)
-    try:
-        query = queries.parse_clear_ipsec_statistics_query(req)
-    except queries.ShowArgumentError as exc:
-        raise _argument_error(exc) from None
-    engines.datapath.clear_ipsec_statistics(query.index)
+    engines.datapath.clear_ipsec_statistics(queries.parse_clear_ipsec_statistics_query(req).index)
     return []
 
 
 @rpc("clear-ipsec-security-association", permission="clear")
+@_argument_errors
 def clear_ipsec_security_association(ctx: RpcContext, req: etree._Element) -> list:
     """clear security ipsec security-associations"""
     engines = _engines(ctx)
-    try:
-        query = queries.parse_clear_ipsec_sa_query(req)
-    except queries.ShowArgumentError as exc:
-        raise _argument_error(exc) from None
-    engines.iked.clear_ipsec_sa(query.index)
+    engines.iked.clear_ipsec_sa(queries.parse_clear_ipsec_sa_query(req).index)
     return []
 
 
@@ -169,10 +165,7 @@ def get_inactive_tunnels(ctx: RpcContext, req: etree._Element) -> etree._Element
         sub(sa, "sa-establish-tunnels", vpn.establish_tunnels)
         reason = status.get("last_error") or gateway_error or _waiting_reason(vpn.establish_tunnels)
         sub(sa, "sa-tunnel-down-reason", reason)
-        for when, text, count in status.get("events", ())[: (10 if detail else 1)]:
-            sub(sa, "sa-tunnel-event-time", when.strftime("%a %b %d %Y %H:%M:%S %z"))
-            sub(sa, "sa-tunnel-event", text)
-            sub(sa, "sa-tunnel-event-num-times", count)
+        add_tunnel_events(sa, [TunnelEvent(*event) for event in status.get("events", ())[: (10 if detail else 1)]])
     return top
 
 
@@ -193,23 +186,19 @@ def render_inactive_tunnels(top: etree._Element) -> str:
         lines.append(f"  {sa.findtext('{*}sa-tunnel-index'):<8}{sa.findtext('{*}sa-port'):<6}"
                      f"{sa.findtext('{*}sa-negotiations'):<7}{sa.findtext('{*}sa-negotiation-failures'):<7}"
                      f"{sa.findtext('{*}sa-remote-gateway'):<17}{sa.findtext('{*}sa-tunnel-down-reason')}")
-        for when, text, count in zip(sa.findall("{*}sa-tunnel-event-time"), sa.findall("{*}sa-tunnel-event"),
-                                     sa.findall("{*}sa-tunnel-event-num-times"), strict=False):
-            lines.append(f"    {when.text}: {text.text} ({count.text} times)")
+        lines += tunnel_event_lines(sa)
     return "\n".join(lines) + "\n"
 
 
 # =========================================================================================== chassis, routes
 @rpc("get-pic-detail")
+@_argument_errors
 def get_pic_detail(ctx: RpcContext, req: etree._Element) -> etree._Element:
     """show chassis pic fpc-slot F pic-slot P (the seed's `show chassis fpc F pic P`)"""
     engines = _engines(ctx)
     uptime = int(time.time() - ctx.device.identity.boot_time)
-    try:
-        return replies.pic_detail_reply(req, ipsec_wan_interfaces=from_contracts.ipsec_wan_interfaces(engines.intent),
-                                        uptime_seconds=uptime)
-    except queries.ShowArgumentError as exc:
-        raise _argument_error(exc) from None
+    return replies.pic_detail_reply(req, ipsec_wan_interfaces=from_contracts.ipsec_wan_interfaces(engines.intent),
+                                    uptime_seconds=uptime)
 
 
 @rpc("get-route-information")

@@ -13,6 +13,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+#: The error fields that a drop may name; each such drop also increments ``discard_errors``.
+DROP_FIELDS = (
+    "replay_errors",
+    "esp_authentication_failures",
+    "esp_decryption_failures",
+    "bad_headers",
+    "bad_trailers",
+    "invalid_spi_errors",
+    "ts_check_fail_errors",
+    "exceeds_tunnel_mtu",
+)
+ERROR_FIELDS = frozenset(DROP_FIELDS)
+
+#: Every counter, in the reply's element order.
 IPSEC_FIELDS = (
     "esp_encrypted_bytes",
     "esp_decrypted_bytes",
@@ -23,38 +37,22 @@ IPSEC_FIELDS = (
     "ah_input_packets",
     "ah_output_packets",
     "ah_authentication_failures",
-    "replay_errors",
-    "esp_authentication_failures",
-    "esp_decryption_failures",
-    "bad_headers",
-    "bad_trailers",
-    "invalid_spi_errors",
-    "ts_check_fail_errors",
-    "exceeds_tunnel_mtu",
+    *DROP_FIELDS,
     "discard_errors",
 )
 
-#: Our counter names -> the fields of ``show.views.IpsecStatisticsView`` (the show commands' typed view).
-STATISTICS_VIEW_FIELDS = {
+#: Our counter names -> the fields of ``show.views.IpsecStatisticsView`` (the show commands' typed view):
+#: the same name except these.
+_VIEW_NAMES = {
     "esp_encrypted_bytes": "encrypted_bytes",
     "esp_decrypted_bytes": "decrypted_bytes",
     "esp_encrypted_packets": "encrypted_packets",
     "esp_decrypted_packets": "decrypted_packets",
-    "ah_input_bytes": "ah_input_bytes",
-    "ah_output_bytes": "ah_output_bytes",
-    "ah_input_packets": "ah_input_packets",
-    "ah_output_packets": "ah_output_packets",
-    "ah_authentication_failures": "ah_authentication_failures",
-    "replay_errors": "replay_errors",
-    "esp_authentication_failures": "esp_authentication_failures",
-    "esp_decryption_failures": "esp_decryption_failures",
-    "bad_headers": "bad_headers",
-    "bad_trailers": "bad_trailers",
     "invalid_spi_errors": "invalid_spi",
     "ts_check_fail_errors": "ts_check_failures",
-    "exceeds_tunnel_mtu": "exceeds_tunnel_mtu",
     "discard_errors": "discarded",
 }
+STATISTICS_VIEW_FIELDS = {name: _VIEW_NAMES.get(name, name) for name in IPSEC_FIELDS}
 
 
 def statistics_view_kwargs(snapshot: dict[str, int]) -> dict[str, int]:
@@ -67,20 +65,6 @@ UDP_ENCAP_DROP_REASONS = (
     "udp_encap_missing_udp_header",  # encapsulation on, packet arrived as plain ESP (protocol 50)
     "udp_encap_port_mismatch",  # encapsulation on, UDP destination port differs from the configured one
     "udp_encap_port_not_500",  # encapsulation on with no port configured, destination port is not 500
-)
-
-#: The error fields that a drop may name; each such drop also increments ``discard_errors``.
-ERROR_FIELDS = frozenset(
-    (
-        "replay_errors",
-        "esp_authentication_failures",
-        "esp_decryption_failures",
-        "bad_headers",
-        "bad_trailers",
-        "invalid_spi_errors",
-        "ts_check_fail_errors",
-        "exceeds_tunnel_mtu",
-    )
 )
 
 

@@ -171,13 +171,11 @@ class FastTables:
                 native.flush()
 
     def flush_pair(self, pair) -> None:
-        """``flush`` for one SA pair (before its state is read or carried over)."""
-        if not self._native:
-            return
-        key = pair.inbound.spi.to_bytes(4, "big")
-        for fast in (self._outs.get(id(pair)), self.inbound.get(key), self.inbound_udp.get(key)):
-            if fast is not None and fast.pair is pair:
-                fast.native.flush()
+        """``flush`` before one SA pair's state is read or carried over. It writes back everything listed:
+        a rekey or another tunnel's change drops the cached entries (``sas_changed``) while what they
+        deferred stays listed, so the pair's own entries cannot be found reliably; the list is short (what
+        ran since the last flush) and this is called on rare events only."""
+        self.flush()
 
     def rebuild(self, dp: Datapath) -> None:
         self.ingress = {name: port for name, port in dp.interfaces.ingress.items() if not port.disabled}

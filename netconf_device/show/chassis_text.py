@@ -7,6 +7,7 @@ WAN tables are DERIVED (seed: the command shows the port groups and the WAN stat
 
 from __future__ import annotations
 
+from netconf_device.show.chassis_xml import OPTICS_ROW
 from netconf_device.show.xmlutil import Element, child, children, text_of
 
 # Column widths of the captured port table; the first header line labels the two-line column titles.
@@ -18,17 +19,6 @@ _PORT_HEADER_1 = (
 _PORT_HEADER_2 = (
     "  Port Cable type        type  Xcvr vendor        part number       length                    Firmware"
     "      Rev      Version"
-)
-_PORT_FIELDS = (
-    "port-number",
-    "cable-type",
-    "fiber-mode",
-    "sfp-vendor-name",
-    "sfp-vendor-pno",
-    "wavelength",
-    "sfp-vendor-fw-ver",
-    "sfp-jnpr-ver",
-    "sfp-msa-version",
 )
 
 # DERIVED tables.
@@ -86,7 +76,7 @@ def _pic_detail(detail: Element) -> str:
     if ports:
         lines += ["", "PIC port information:", _PORT_HEADER_1, _PORT_HEADER_2]
         for port in ports:
-            lines.append(_columns([text_of(port, name) for name in _PORT_FIELDS], _PORT_COLUMNS))
+            lines.append(_columns([text_of(port, name) for name in OPTICS_ROW.leaves], _PORT_COLUMNS))
     groups = child(detail, "port-group-information")
     if groups is not None:
         lines += ["", "Port group information:", _columns(list(_GROUP_TITLES), _GROUP_COLUMNS)]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from netconf_device.show import junos_names as names
 from netconf_device.show.junos_version import junos_area_ns
 from netconf_device.show.views import PicDetailView
-from netconf_device.show.xmlutil import Element, set_junos_attr, sub, top_element
+from netconf_device.show.xmlutil import Element, LeafRow, set_junos_attr, sub, top_element
 
 
 def _yes_no(flag: bool) -> str:
@@ -40,51 +40,45 @@ def build_pic_detail(pic: PicDetailView) -> Element:
 
     port_information = sub(detail, "port-information")
     for port in pic.ports:
-        if port.transceiver is None:
-            continue  # no optics: the port is not listed (as on a device with an empty cage)
         optics = port.transceiver
-        entry = sub(port_information, "port")
-        sub(entry, "port-number", port.port_number)
-        sub(entry, "cable-type", optics.cable_type)
-        sub(entry, "fiber-mode", optics.fiber_mode)
-        sub(entry, "sfp-vendor-name", optics.vendor_name)
-        sub(entry, "sfp-vendor-pno", optics.vendor_part_number)
-        sub(entry, "wavelength", optics.wavelength)
-        sub(entry, "sfp-vendor-fw-ver", optics.firmware_version)
-        sub(entry, "sfp-jnpr-ver", optics.jnpr_revision)
-        sub(entry, "sfp-msa-version", optics.msa_version)
+        if optics is None:
+            continue  # no optics: the port is not listed (as on a device with an empty cage)
+        OPTICS_ROW.add(port_information, (
+            port.port_number, optics.cable_type, optics.fiber_mode, optics.vendor_name, optics.vendor_part_number,
+            optics.wavelength, optics.firmware_version, optics.jnpr_revision, optics.msa_version))
 
-    # YANG 24.4 container (no capture): which PFE serves each port, and its speed.
     speeds = sub(detail, "port-speed-information")
     for port in pic.ports:
-        entry = sub(speeds, "port")
-        sub(entry, "port-number1", port.port_number)
-        sub(entry, "pfe-number", port.pfe_number)
-        sub(entry, "speed-capability", port.speed)
+        _SPEED_ROW.add(speeds, (port.port_number, port.pfe_number, port.speed))
 
-    # DERIVED: port groups of the PFE slices (seed: "show chassis fpc N pic M displays port group
-    # information and the WAN connectivity status of the ports").
     groups = sub(detail, "port-group-information")
     for group in pic.port_groups:
-        entry = sub(groups, "port-group")
-        sub(entry, "pfe-number", group.pfe_number)
-        sub(entry, "port-group-number", group.port_group)
-        sub(entry, "port-group-ports", _port_range(group.ports))
-        sub(entry, "ipsec-capable", _yes_no(group.ipsec_capable))
-        sub(entry, "ipsec-bandwidth", f"{group.ipsec_bandwidth_gbps} Gbps")
-        sub(entry, "non-ipsec-bandwidth", f"{group.other_bandwidth_gbps} Gbps")
+        _PORT_GROUP_ROW.add(groups, (
+            group.pfe_number, group.port_group, _port_range(group.ports), _yes_no(group.ipsec_capable),
+            f"{group.ipsec_bandwidth_gbps} Gbps", f"{group.other_bandwidth_gbps} Gbps"))
 
     wan = sub(detail, "ipsec-wan-information")
     for port in pic.ports:
-        entry = sub(wan, "port")
-        sub(entry, "port-number", port.port_number)
-        sub(entry, "interface-name", port.interface_name)
-        sub(entry, "pfe-number", port.pfe_number)
-        sub(entry, "port-group-number", port.port_group)
-        sub(entry, "ipsec-capable", _yes_no(port.ipsec_capable))
-        sub(entry, "ipsec-wan", _yes_no(port.ipsec_wan))
-        sub(entry, "ipsec-wan-status", ipsec_wan_status(port.ipsec_wan, port.ipsec_capable))
+        _IPSEC_WAN_ROW.add(wan, (
+            port.port_number, port.interface_name, port.pfe_number, port.port_group, _yes_no(port.ipsec_capable),
+            _yes_no(port.ipsec_wan), ipsec_wan_status(port.ipsec_wan, port.ipsec_capable)))
     return top
+
+
+# the columns of the text's port table, in this order
+OPTICS_ROW = LeafRow("port", (
+    "port-number", "cable-type", "fiber-mode", "sfp-vendor-name", "sfp-vendor-pno", "wavelength",
+    "sfp-vendor-fw-ver", "sfp-jnpr-ver", "sfp-msa-version"))
+# YANG 24.4 container (no capture): which PFE serves each port, and its speed.
+_SPEED_ROW = LeafRow("port", ("port-number1", "pfe-number", "speed-capability"))
+# DERIVED: port groups of the PFE slices (seed: "show chassis fpc N pic M displays port group information and
+# the WAN connectivity status of the ports"), and each port's IPsec WAN status.
+_PORT_GROUP_ROW = LeafRow("port-group", (
+    "pfe-number", "port-group-number", "port-group-ports", "ipsec-capable", "ipsec-bandwidth",
+    "non-ipsec-bandwidth"))
+_IPSEC_WAN_ROW = LeafRow("port", (
+    "port-number", "interface-name", "pfe-number", "port-group-number", "ipsec-capable", "ipsec-wan",
+    "ipsec-wan-status"))
 
 
 def _port_range(ports: tuple[int, ...]) -> str:

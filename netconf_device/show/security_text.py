@@ -288,14 +288,19 @@ def _ipsec_tunnel_detail(block: Element) -> str:
     events = child(block, "sa-ipsec-tunnel-events")
     if events is not None:
         lines.append("  Tunnel events:")
-        times = children(events, "sa-tunnel-event-time")
-        descriptions = children(events, "sa-tunnel-event")
-        counts = children(events, "sa-tunnel-event-num-times")
-        for moment, description, count in zip(times, descriptions, counts, strict=False):
-            lines.append(f"    {moment.text or ''}: {description.text or ''} ({count.text or ''} times)")
+        lines += tunnel_event_lines(events)
     for sa in children(block, "ipsec-security-associations"):
         lines += _ipsec_sa_detail(sa)
     return _join(lines)
+
+
+def tunnel_event_lines(parent: Element) -> list[str]:
+    """``    <time>: <event> (<n> times)`` for each time/event/count triple of ``parent`` (captured layout)."""
+    times = children(parent, "sa-tunnel-event-time")
+    descriptions = children(parent, "sa-tunnel-event")
+    counts = children(parent, "sa-tunnel-event-num-times")
+    return [f"    {moment.text or ''}: {description.text or ''} ({count.text or ''} times)"
+            for moment, description, count in zip(times, descriptions, counts, strict=False)]
 
 
 def _ipsec_sa_detail(sa: Element) -> list[str]:
@@ -331,30 +336,28 @@ def _statistic(label: str, value: str) -> str:
     return f"{label} {value:>{max(1, 34 - len(label))}}"
 
 
+# (title, element, ((label, counter element), ...)) of the right-aligned blocks, in the captured order
+_STATISTIC_BLOCKS = (
+    ("ESP Statistics:", "esp-statistics", (
+        ("  Encrypted bytes:", "esp-encrypted-bytes"), ("  Decrypted bytes:", "esp-decrypted-bytes"),
+        ("  Encrypted packets:", "esp-encrypted-packets"), ("  Decrypted packets:", "esp-decrypted-packets"))),
+    ("AH Statistics:", "ah-statistics", (
+        ("  Input bytes:", "ah-input-bytes"), ("  Output bytes:", "ah-output-bytes"),
+        ("  Input packets:", "ah-input-packets"), ("  Output packets:", "ah-output-packets"))),
+)
+
+
 def render_ipsec_statistics(top: Element) -> str:
     """`show security ipsec statistics [index N]` (captured cSRX layout). Empty reply: nothing."""
-    esp = child(top, "esp-statistics")
-    ah = child(top, "ah-statistics")
     errors = child(top, "error-statistics")
-    if esp is None and ah is None and errors is None:
-        return ""
     lines: list[str] = []
-    if esp is not None:
-        lines += [
-            "ESP Statistics:",
-            _statistic("  Encrypted bytes:", text_of(esp, "esp-encrypted-bytes", "0")),
-            _statistic("  Decrypted bytes:", text_of(esp, "esp-decrypted-bytes", "0")),
-            _statistic("  Encrypted packets:", text_of(esp, "esp-encrypted-packets", "0")),
-            _statistic("  Decrypted packets:", text_of(esp, "esp-decrypted-packets", "0")),
-        ]
-    if ah is not None:
-        lines += [
-            "AH Statistics:",
-            _statistic("  Input bytes:", text_of(ah, "ah-input-bytes", "0")),
-            _statistic("  Output bytes:", text_of(ah, "ah-output-bytes", "0")),
-            _statistic("  Input packets:", text_of(ah, "ah-input-packets", "0")),
-            _statistic("  Output packets:", text_of(ah, "ah-output-packets", "0")),
-        ]
+    for title, tag, rows in _STATISTIC_BLOCKS:
+        block = child(top, tag)
+        if block is not None:
+            lines.append(title)
+            lines += [_statistic(label, text_of(block, name, "0")) for label, name in rows]
+    if not lines and errors is None:
+        return ""
     if errors is not None:
         lines += [
             "Errors:",

@@ -19,6 +19,7 @@ from netconf_device.show.views import (
     IpsecSaPair,
     IpsecStatisticsView,
     IpsecTunnelView,
+    TunnelEvent,
 )
 from netconf_device.show.xmlutil import Element, LeafRow, sub, top_element
 
@@ -358,14 +359,18 @@ def _ipsec_tunnel_detail(block: Element, tunnel: IpsecTunnelView) -> None:
     sub(multi, "multi-sa-cfg-sas", tunnel.configured_sas)
     sub(multi, "multi-sa-nego-sas", tunnel.negotiated_sas)
     if tunnel.events:
-        events = sub(block, "sa-ipsec-tunnel-events")
-        for event in tunnel.events:
-            sub(events, "sa-tunnel-event-time", format_event_time(event.time))
-            sub(events, "sa-tunnel-event", event.description)
-            sub(events, "sa-tunnel-event-num-times", event.count)
+        add_tunnel_events(sub(block, "sa-ipsec-tunnel-events"), tunnel.events)
     for pair in tunnel.sa_pairs:
         for direction in ("inbound", "outbound"):
             _ipsec_sa_detail(block, tunnel, pair, direction)
+
+
+def add_tunnel_events(parent: Element, events: Iterable[TunnelEvent]) -> None:
+    """Time, text and count of each event under ``parent``, newest first as given (captured element names)."""
+    for event in events:
+        sub(parent, "sa-tunnel-event-time", format_event_time(event.time))
+        sub(parent, "sa-tunnel-event", event.description)
+        sub(parent, "sa-tunnel-event-num-times", event.count)
 
 
 def format_event_time(moment: _dt.datetime) -> str:

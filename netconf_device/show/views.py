@@ -154,23 +154,12 @@ class UdpEncapsulationView:
 
 @dataclass(frozen=True)
 class TunnelEvent:
-    """A line of `Tunnel events:` (``<time>: <description> (<count> times)``); newest first in views."""
+    """A line of `Tunnel events:` (``<time>: <description> (<count> times)``); newest first in views. The texts
+    are Junos' (the IKE daemon's ``ike/gateways.py`` holds the ones it records)."""
 
     time: _dt.datetime  # aware datetimes print their offset ("-0800"); naive ones are taken as UTC
     description: str
     count: int = 1
-
-
-# Event texts Junos prints (captured, reference §1.5 / §2.2); use these so output matches the device.
-EVENT_IPSEC_SA_UP = "IPSec SA negotiation successfully completed"
-EVENT_IKE_SA_UP = "IKE SA negotiation successfully completed"
-EVENT_IKE_SA_REKEY = "IKE SA rekey successfully completed"
-EVENT_TUNNEL_READY = "Tunnel is ready. Waiting for trigger event or peer to trigger negotiation"
-EVENT_EXTERNAL_ADDRESS = "External interface's address received. Information updated"
-# DERIVED (same style; no capture): the events our engines add.
-EVENT_IPSEC_SA_REKEY = "IPSec SA rekey successfully completed"
-EVENT_IKE_SA_DOWN = "IKE SA deleted"
-EVENT_DPD_PEER_DOWN = "Peer is not responding to DPD. Tunnel is down"
 
 
 @dataclass(frozen=True)

@@ -42,17 +42,25 @@ def test_device_mailbox_is_bounded_counts_drops_and_yields_between_batches():
     asyncio.run(go())
 
 
+async def _device_with_engines(tmp_path, vpns: list[Vpn]) -> Device:
+    """Peer 1 of the seed's pair composed in this process, with its WAN on a UDP wire and ``vpns`` committed
+    (the initial configuration is a commit: through the one apply callback); NETCONF not started yet."""
+    wan, far = free_udp_ports(2)
+    options = DeviceOptions(state_dir=str(tmp_path), port=0, bootstrap_users={USER: sha512_crypt(PASSWORD)},
+                            wires=(parse_wire(f"et-0/2/10=udp:127.0.0.1:{wan}:127.0.0.1:{far}"),))
+    device = Device(options, datastore=Datastore(tmp_path), engines=True)
+    await device.start_engines()
+    device.start_configuration()
+    config = tmp_path / "peer1.set"
+    config.write_text(peer_config(1, vpns))
+    load_initial_config(device.datastore, config)
+    return device
+
+
 def test_device_in_process_composition_applies_commits_to_both_engines(tmp_path):
     async def go():
-        wan, far = free_udp_ports(2)
-        options = DeviceOptions(state_dir=str(tmp_path), port=0, bootstrap_users={USER: sha512_crypt(PASSWORD)},
-                                wires=(parse_wire(f"et-0/2/10=udp:127.0.0.1:{wan}:127.0.0.1:{far}"),))
-        device = Device(options, datastore=Datastore(tmp_path), engines=True)
-        await device.start_engines()
-        device.start_configuration()
-        config = tmp_path / "peer1.set"
-        config.write_text(peer_config(1, [Vpn(1, establish="responder-only"), Vpn(2, establish="on-traffic")]))
-        load_initial_config(device.datastore, config)  # a commit: through the one apply callback
+        device = await _device_with_engines(tmp_path, [Vpn(1, establish="responder-only"),
+                                                       Vpn(2, establish="on-traffic")])
         port = await device.start()
         engines = device.engines
         try:
@@ -119,15 +127,7 @@ def test_device_a_commit_the_ike_daemon_cannot_apply_leaves_both_engines_as_they
     import pytest
 
     async def go():
-        wan, far = free_udp_ports(2)
-        options = DeviceOptions(state_dir=str(tmp_path), port=0, bootstrap_users={USER: sha512_crypt(PASSWORD)},
-                                wires=(parse_wire(f"et-0/2/10=udp:127.0.0.1:{wan}:127.0.0.1:{far}"),))
-        device = Device(options, datastore=Datastore(tmp_path), engines=True)
-        await device.start_engines()
-        device.start_configuration()
-        config = tmp_path / "peer1.set"
-        config.write_text(peer_config(1, [Vpn(1, establish="responder-only")]))
-        load_initial_config(device.datastore, config)
+        device = await _device_with_engines(tmp_path, [Vpn(1, establish="responder-only")])
         engines = device.engines
         real_apply = engines.iked.apply
         failures = []

@@ -4,6 +4,7 @@ side (with collisions), deletes, lifetimes, reauthentication, and intent changes
 from __future__ import annotations
 
 import dataclasses
+import datetime as _dt
 import ipaddress
 
 from ike_harness import (
@@ -22,6 +23,7 @@ from netconf_device import sa as contract
 from netconf_device.config.intent import DeadPeerDetection, diff_intent
 from netconf_device.ike import message as m
 from netconf_device.ike import sa as sastate
+from netconf_device.ike.gateways import VpnState
 from netconf_device.ike.options import EngineOptions
 from netconf_device.ike.tasks.child_rekey import ChildRekey
 from netconf_device.ike.tasks.ike_rekey import IkeRekey
@@ -506,6 +508,43 @@ def test_tunnel_status_counts_and_junos_event_texts():
     rb = eb.tunnel_status(500001)
     assert rb["events"][-1][1] == "Tunnel is ready. Waiting for trigger event or peer to trigger negotiation"
     assert ea.tunnel_status(999) is None
+
+
+def test_tunnel_events_merge_by_kind_newest_first_with_their_latest_time():
+    """As the 24.4 capture shows (`... completed (25 times)`): one line per kind of event, with its count and
+    the time it last happened, the most recent kind first -- not one line per run of repeats."""
+    moments = iter(_dt.datetime(2026, 2, 14, 17, 0, s, tzinfo=_dt.UTC) for s in range(60))
+    opts = EngineOptions(device_name="a", random_seed=1, wall_clock=lambda: next(moments))
+    a, b = symmetric()
+    net, ea, eb = pair(a, b, a_opts=opts)
+    for _ in range(2):
+        _rekey_child(net, ea, "a")
+        net.settle()
+        (sa,) = ea.sas.values()
+        ea._queue(sa, IkeRekey(ea))
+        net.settle()
+    _rekey_child(net, ea, "a")
+    net.settle()
+    events = ea.tunnel_status(500001)["events"]
+    assert [(text, count) for _when, text, count in events] == [
+        ("IPSec SA rekey successfully completed", 3), ("IKE SA rekey successfully completed", 2),
+        ("IPSec SA negotiation successfully completed", 1), ("IKE SA negotiation successfully completed", 1)]
+    times = [when for when, _text, _count in events]
+    assert times == sorted(times, reverse=True) and len(set(times)) == 4  # each kind keeps its latest time
+
+
+def test_tunnel_events_are_bounded_per_tunnel_and_the_stalest_kind_gives_way():
+    a, _b = symmetric()
+    vpn = VpnState(a.ipsec_vpns["vpn"], max_events=3)
+    start = _dt.datetime(2026, 1, 1, tzinfo=_dt.UTC)
+    for minute, text in enumerate(["up", "fail A", "up", "fail B", "fail C", "up"]):
+        vpn.event(start + _dt.timedelta(minutes=minute), text)
+    # "fail A" was seen longest ago when "fail C" came: it is gone; "up" kept its count of 3
+    assert [(when.minute, text, count) for when, text, count in vpn.events_newest_first()] == [
+        (5, "up", 3), (4, "fail C", 1), (3, "fail B", 1)]
+    for n in range(1000):
+        vpn.event(start, f"failure {n}")
+    assert len(vpn.events_newest_first()) == 3
 
 
 def test_tunnel_status_reports_failures_from_the_peer():

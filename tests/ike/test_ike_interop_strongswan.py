@@ -157,6 +157,17 @@ def _check_esp(ours: DaemonThread, charon: Charon, child, count: int = 3, swan_p
     assert inner[IP].src == SWAN_HOST and inner[IP].dst == OUR_HOST and inner[ICMP].type == 0
 
 
+def _check_established(ours: DaemonThread, charon: Charon, swan_port: int = 4500):
+    """The three checks of an established tunnel (both sides agree, charon logged our keys, charon accepts our
+    ESP); returns our ChildSa and the IKE keys for ``_check_tshark``, after the capture caught up."""
+    child = _check_sas(ours, charon)
+    _check_keys(child, charon)
+    _check_esp(ours, charon, child, swan_port=swan_port)
+    keys = ours.ike_keys()
+    time.sleep(0.3)  # the last packets reach the capture file
+    return child, keys
+
+
 def _check_tshark(cap: Capture, ike_keys, children, udpencap_ports=(), min_ike=4):
     results = decrypt_pcap(cap.path, ike_keys=ike_keys, esp_keys=[k for c in children for k in esp_keys(c)],
                            udpencap_ports=udpencap_ports)
@@ -178,11 +189,7 @@ def test_interop_initiator_psk_modp2048(topo, workdir, charon, ours):
     charon.load(_swan_conn(swan_ike))
     with _capture(topo, workdir) as cap:
         ours.apply(_our_intent(our_ike))
-        child = _check_sas(ours, charon)
-        _check_keys(child, charon)
-        _check_esp(ours, charon, child)
-        keys = ours.ike_keys()
-        time.sleep(0.3)
+        child, keys = _check_established(ours, charon)
     (sa,) = charon.list_sas()
     assert (sa.encr_alg, sa.integ_alg, sa.prf_alg, sa.dh_group) == ("AES_CBC", "HMAC_SHA2_256_128",
                                                                      "PRF_HMAC_SHA2_256", "MODP_2048")
@@ -197,11 +204,7 @@ def test_interop_responder_psk_gcm_ecp384(topo, workdir, charon, ours):
     charon.load(_swan_conn(swan_ike, initiator=True))
     with _capture(topo, workdir) as cap:
         charon.initiate()
-        child = _check_sas(ours, charon)
-        _check_keys(child, charon)
-        _check_esp(ours, charon, child)
-        keys = ours.ike_keys()
-        time.sleep(0.3)
+        child, keys = _check_established(ours, charon)
     (sa,) = charon.list_sas()
     assert sa.initiator and (sa.encr_alg, sa.prf_alg, sa.dh_group) == ("AES_GCM_16", "PRF_HMAC_SHA2_384", "ECP_384")
     snap = ours.call(lambda: ours.daemon.ike_sa_snapshots())[0]
@@ -228,11 +231,7 @@ def test_interop_certificates(topo, workdir, charon, ours, kind, we_initiate):
             ours.apply(intent)
             charon.load(_swan_conn(IKE_MODP[0], auth="pubkey", cert=swan_bundle, initiator=True))
             charon.initiate()
-        child = _check_sas(ours, charon)
-        _check_keys(child, charon)
-        _check_esp(ours, charon, child)
-        keys = ours.ike_keys()
-        time.sleep(0.3)
+        child, keys = _check_established(ours, charon)
     (sa,) = ours.ike_sas()
     assert sa.peer_cert is not None and sa.remote_id.display() == SWAN
     # charon announced SIGNATURE_HASH_ALGORITHMS: both used RFC 7427 signatures
@@ -335,12 +334,8 @@ def test_interop_nat_t_custom_ports(workdir):
                 ours.apply(make_intent("127.0.0.2", "127.0.0.1", psk=PSK.encode(), ike=IKE_GCM[1],
                                        esp=esp_proposal("aes-256-gcm"), remote_id=IkeIdentity("inet", "127.0.0.1"),
                                        ts=[("127.0.0.2/32", "127.0.0.1/32")]))
-                child = _check_sas(ours, charon)
+                child, keys = _check_established(ours, charon, swan_port=15501)
                 assert (child.encap.source_port, child.encap.destination_port) == (16501, 15501)
-                _check_keys(child, charon)
-                _check_esp(ours, charon, child, swan_port=15501)
-                keys = ours.ike_keys()
-                time.sleep(0.3)
             (sa,) = charon.list_sas()
             assert (sa.local_port, sa.remote_port) == (15501, 16501) and sa.nat_any
             results = _check_tshark(cap, keys, [child], udpencap_ports=(15500, 15501, 16500, 16501))

@@ -20,7 +20,7 @@ from ike_harness import (
 )
 
 from netconf_device import sa as contract
-from netconf_device.config.intent import DeadPeerDetection
+from netconf_device.config.intent import DeadPeerDetection, diff_intent
 from netconf_device.ike import message as m
 from netconf_device.ike.options import EngineOptions
 
@@ -101,17 +101,23 @@ def test_dead_peer_is_deleted_and_reinitiated():
     assert again.spi_in != first.spi_in
 
 
-def test_nat_traversal_float_encapsulation_and_keepalives():
-    a, _b = symmetric(nat_keepalive=20)
-    # B knows A by the NAT's public address
-    b = make_intent(B_ADDR, "198.51.100.7", establish="responder-only")
-    net, ea, eb = pair(a, b, apply=False)
-    net.nats["a"] = Nat("198.51.100.7")
-    from netconf_device.config.intent import diff_intent
+NAT_PUBLIC = "198.51.100.7"
 
+
+def _a_behind_nat(**a_options):
+    """A (``symmetric(**a_options)``) behind a NAT whose public address B knows it by; settled."""
+    a, _b = symmetric(**a_options)
+    b = make_intent(B_ADDR, NAT_PUBLIC, establish="responder-only")
+    net, ea, eb = pair(a, b, apply=False)
+    nat = net.nats["a"] = Nat(NAT_PUBLIC)
     eb.apply(diff_intent(eb.intent, b), net.now)
     ea.apply(diff_intent(ea.intent, a), net.now)
     net.settle()
+    return net, ea, eb, nat, b
+
+
+def test_nat_traversal_float_encapsulation_and_keepalives():
+    net, ea, eb, _nat, _b = _a_behind_nat(nat_keepalive=20)
     ((x, y),) = assert_tunnel_pairs(net)
     sa_a, sa_b = next(iter(ea.sas.values())), next(iter(eb.sas.values()))
     assert sa_a.nat_local and not sa_a.nat_remote
@@ -124,7 +130,7 @@ def test_nat_traversal_float_encapsulation_and_keepalives():
     assert x.encap == contract.UdpEncap("nat-t", 4500, 4500)
     assert y.encap.kind == "nat-t" and y.encap.source_port == 4500
     assert y.encap.destination_port == net.nats["a"].out[(A_ADDR, 4500)]
-    assert str(sa_b.remote_addr) == "198.51.100.7"
+    assert str(sa_b.remote_addr) == NAT_PUBLIC
     # keepalives (one 0xFF byte) every nat-keepalive seconds while idle
     net.advance(65)
     keepalives = [t for t, n, d in net.log if n == "a" and d.payload == b"\xff"]
@@ -233,16 +239,7 @@ def test_ipv6_fragment_size_default():
 
 
 def test_nat_rebinding_updates_the_children_encapsulation():
-    from netconf_device.config.intent import diff_intent
-
-    a, _b = symmetric(dpd=DeadPeerDetection("always-send", interval=5, threshold=3))
-    b = make_intent(B_ADDR, "198.51.100.7", establish="responder-only")
-    net, ea, eb = pair(a, b, apply=False)
-    nat = Nat("198.51.100.7")
-    net.nats["a"] = nat
-    eb.apply(diff_intent(eb.intent, b), net.now)
-    ea.apply(diff_intent(ea.intent, a), net.now)
-    net.settle()
+    net, _ea, _eb, nat, _b = _a_behind_nat(dpd=DeadPeerDetection("always-send", interval=5, threshold=3))
     ((x, y),) = assert_tunnel_pairs(net)
     old_port = y.encap.destination_port
     # the NAT forgets A's mapping and picks a new public port
@@ -259,17 +256,9 @@ def test_nat_rebinding_through_the_pfe_keeps_sequence_numbers_and_replay_window(
     """The engine's in-place update after a NAT rebinding, applied by the PFE: the SA keeps its outbound
     sequence number and its anti-replay window (a restart would make the peer drop what we send as replays)
     and sends to the new port."""
-    from netconf_device.config.intent import diff_intent
     from netconf_device.pfe import Datapath, ip
 
-    a, _b = symmetric(dpd=DeadPeerDetection("always-send", interval=5, threshold=3))
-    b = make_intent(B_ADDR, "198.51.100.7", establish="responder-only")
-    net, ea, eb = pair(a, b, apply=False)
-    nat = Nat("198.51.100.7")
-    net.nats["a"] = nat
-    eb.apply(diff_intent(eb.intent, b), net.now)
-    ea.apply(diff_intent(ea.intent, a), net.now)
-    net.settle()
+    net, _ea, _eb, nat, b = _a_behind_nat(dpd=DeadPeerDetection("always-send", interval=5, threshold=3))
     pfe = Datapath("b")
     pfe.apply_intent(b)
     fed = 0

@@ -11,6 +11,8 @@ import ipaddress
 import os
 import struct
 
+import pytest
+
 from netconf_device.config.intent import (
     Intent,
     IpsecVpn,
@@ -20,7 +22,7 @@ from netconf_device.config.intent import (
     StaticRoute,
     UdpEncapsulation,
 )
-from netconf_device.pfe import Datapath, ip
+from netconf_device.pfe import Datapath, fastpath, ip
 from netconf_device.sa import ChildSa, ChildSaInstalled, UdpEncap
 
 LAN = "et-0/1/8"
@@ -119,6 +121,22 @@ def child_sa(
         local_address=local, remote_address=remote, local_ts=local_ts, remote_ts=remote_ts, esn=esn,
         encap=encap, lifetime_bytes=lifetime_bytes, lifetime_packets=lifetime_packets,
     )
+
+
+#: Skips a test (or one parameter) of the C fast path when the extension is not built.
+needs_c_fast_path = pytest.mark.skipif(
+    not fastpath.native_available(),
+    reason="the C fast path (netconf_device/pfe/_espfast) is not built: needs a C compiler and Python headers",
+)
+#: The two fast-path implementations, for ``pytest.mark.parametrize`` / fixture params.
+FAST_PATHS = (pytest.param("c", marks=needs_c_fast_path), "python")
+#: Every way through the PFE: the two fast paths, and the general path alone (the reference).
+ALL_PATHS = (*FAST_PATHS, "general")
+
+
+def path_options(path: str) -> dict:
+    """``Datapath`` keyword arguments for a member of ``ALL_PATHS``."""
+    return {"fast_path": path != "general", "fast_path_impl": None if path == "general" else path}
 
 
 def peer(side: str, *, fast_path: bool = True, fast_path_impl: str | None = None, intent_kwargs: dict | None = None,

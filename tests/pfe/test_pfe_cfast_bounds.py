@@ -23,6 +23,7 @@ from pfe_testlib import (
     forge_esp,
     host,
     make_intent,
+    needs_c_fast_path,
     peer,
     scapy_decrypt,
     scapy_encrypt,
@@ -34,10 +35,7 @@ from netconf_device.config.intent import StaticRoute
 from netconf_device.pfe import fastpath, ip
 from netconf_device.sa import ChildSaDeleted, ChildSaInstalled, UdpEncap
 
-pytestmark = pytest.mark.skipif(
-    not fastpath.native_available(),
-    reason="the C fast path (netconf_device/pfe/_espfast) is not built: needs a C compiler and Python headers",
-)
+pytestmark = needs_c_fast_path
 
 NAT_T = UdpEncap("nat-t", 4500, 4500)
 

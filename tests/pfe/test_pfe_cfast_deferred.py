@@ -9,33 +9,33 @@ import gc
 
 import pytest
 from pfe_testlib import (
+    ALL_PATHS,
     LAN,
     TUNNEL_INDEX,
     WAN,
     child_sa,
     host,
     make_intent,
+    needs_c_fast_path,
+    path_options,
     peer,
     scapy_encrypt,
     scapy_sa,
     udp_packet,
 )
 
-from netconf_device.pfe import fastpath
 from netconf_device.sa import ChildSaDeleted, ChildSaInstalled, UdpEncap
 
 
-@pytest.fixture(params=("c", "python", "general"))
+@pytest.fixture(params=ALL_PATHS)
 def impl(request):
-    if request.param == "c" and not fastpath.native_available():
-        pytest.skip("the C fast path is not built")
     return request.param
 
 
 def _peer(side: str, impl: str, *, quiet: bool = True, **kwargs):
     """A peer; ``quiet``: no periodic activity report (which also writes the deferred counters back) gets in
     the way, so that only the reads and changes a test makes can bring them in."""
-    dp = peer(side, fast_path=impl != "general", fast_path_impl=None if impl == "general" else impl, **kwargs)
+    dp = peer(side, **path_options(impl), **kwargs)
     if quiet:
         dp._activity_interval = 1e9
         dp.process([], 0.0)  # the first report is due at once; the next one never
@@ -137,9 +137,8 @@ def test_pfe_all_implementations_agree_on_every_counter_after_mixed_operations(i
                         rb.interface_statistics())
 
 
+@needs_c_fast_path
 def test_pfe_cfast_lists_each_sa_once_until_flushed():
-    if not fastpath.native_available():
-        pytest.skip("the C fast path is not built")
     a, b = _peer("a", "c"), _peer("b", "c")
     for step in range(1, 4):
         b.process(a.process(_out(2), float(step)), float(step))
@@ -148,3 +147,20 @@ def test_pfe_cfast_lists_each_sa_once_until_flushed():
     assert b.fast._dirty == []
     a.process([], 2.0e9)  # the periodic activity report flushes too
     assert a.fast._dirty == []
+
+
+def test_pfe_deferred_use_survives_a_rekey_that_drops_the_cached_entries(impl):
+    """A rekey drops the tunnel's cached fast-path entries; what they deferred is still seen by a read, and
+    carried over by an in-place update of the old pair."""
+    a, b = _peer("a", impl), _peer("b", impl)
+    old_a, old_b = child_sa("a"), child_sa("b")
+    a.process(_out(2), 3.0)
+    b.process(_in(2), 4.0)
+    a.install(ChildSaInstalled(child_sa("a", spi_offset=0x100), replaces_spi_in=old_a.spi_in))
+    b.install(ChildSaInstalled(child_sa("b", spi_offset=0x100), replaces_spi_in=old_b.spi_in))
+    assert b.sa_activity(old_b.spi_in).last_inbound == 4.0
+    # the old pair's NAT mapping moves (same keys): an in-place update carries its state over
+    a.install(ChildSaInstalled(dataclasses.replace(old_a, encap=UdpEncap("nat-t", 4500, 41000)),
+                               replaces_spi_in=old_a.spi_in))
+    assert a.sa_activity(old_a.spi_in).last_outbound == 3.0
+    assert a.ipsec_statistics(TUNNEL_INDEX)["esp_encrypted_packets"] == 2

@@ -21,19 +21,17 @@ from pfe_testlib import (
     expected_forwarded,
     forge_esp,
     host,
+    needs_c_fast_path,
     peer,
     scapy_encrypt,
     scapy_sa,
     udp_packet,
 )
 
-from netconf_device.pfe import fastpath, ip
+from netconf_device.pfe import ip
 from netconf_device.sa import UdpEncap
 
-pytestmark = pytest.mark.skipif(
-    not fastpath.native_available(),
-    reason="the C fast path (netconf_device/pfe/_espfast) is not built: needs a C compiler and Python headers",
-)
+pytestmark = needs_c_fast_path
 
 PACKETS = 102_400
 BATCH = 256

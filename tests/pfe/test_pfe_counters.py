@@ -5,9 +5,19 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from pfe_testlib import LAN, TUNNEL_INDEX, WAN, host, peer, scapy_encrypt, scapy_sa, udp_packet
+from pfe_testlib import (
+    ALL_PATHS,
+    LAN,
+    TUNNEL_INDEX,
+    WAN,
+    host,
+    path_options,
+    peer,
+    scapy_encrypt,
+    scapy_sa,
+    udp_packet,
+)
 
-from netconf_device.pfe import fastpath
 from netconf_device.pfe.counters import (
     ERROR_FIELDS,
     IPSEC_FIELDS,
@@ -59,7 +69,7 @@ def test_pfe_snapshots_are_copies_and_interfaces_sum_up():
     assert stats["st0"]["output_packets"] == 1
 
 
-@pytest.mark.parametrize("impl", ("c", "python", "general"))
+@pytest.mark.parametrize("impl", ALL_PATHS)
 @pytest.mark.parametrize("outer,encap", ((4, None), (4, UdpEncap("nat-t", 4500, 4500)), (6, None)),
                          ids=("esp4", "nat-t4", "esp6"))
 def test_pfe_byte_counters_count_what_junos_counts(impl, outer, encap):
@@ -67,10 +77,7 @@ def test_pfe_byte_counters_count_what_junos_counts(impl, outer, encap):
     the inner packets recovered: the reference cSRX capture (junos-xml.md 2.3) shows 94163 packets each way
     with 14689428 encrypted bytes (156 per packet: an 84-byte ping in outer IPv4 + ESP with AES-CBC and
     HMAC-SHA-256-128, 20 + 8 + 16 + 96 + 16) and 7909692 decrypted bytes (84 per packet: the ping itself)."""
-    if impl == "c" and not fastpath.native_available():
-        pytest.skip("the C fast path is not built")
-    kwargs = {"fast_path": impl != "general", "fast_path_impl": None if impl == "general" else impl,
-              "outer_version": outer, "encap": encap}
+    kwargs = {**path_options(impl), "outer_version": outer, "encap": encap}
     a, b = peer("a", **kwargs), peer("b", **kwargs)
     ping = udp_packet(host("a", 4), host("b", 4), payload=b"p" * 56)  # 84 bytes, like `ping` by default
     assert len(ping) == 84

@@ -47,11 +47,21 @@ def _scapy_nat_t(encap_name: str) -> tuple[int, int] | None:
     return {"plain": None, "nat-t": (4500, 4500), "service-set": (50000, 5000)}[encap_name]
 
 
-@pytest.mark.parametrize("fast_path", (True, False), ids=("fast", "general"))
-@pytest.mark.parametrize("encap_name", list(ENCAPS))
-@pytest.mark.parametrize("esn", (False, True), ids=("seq32", "esn"))
-@pytest.mark.parametrize("algorithm", ALGORITHMS)
-@pytest.mark.parametrize("inner,outer", FAMILIES, ids=[f"{i}in{o}" for i, o in FAMILIES])
+def _for_every_sa_kind(test):
+    """Both paths x every encapsulation x 32/64-bit sequence numbers x every algorithm x address families."""
+    marks = (
+        pytest.mark.parametrize("fast_path", (True, False), ids=("fast", "general")),
+        pytest.mark.parametrize("encap_name", list(ENCAPS)),
+        pytest.mark.parametrize("esn", (False, True), ids=("seq32", "esn")),
+        pytest.mark.parametrize("algorithm", ALGORITHMS),
+        pytest.mark.parametrize("inner,outer", FAMILIES, ids=[f"{i}in{o}" for i, o in FAMILIES]),
+    )
+    for mark in reversed(marks):  # as if stacked in this order above the test
+        test = mark(test)
+    return test
+
+
+@_for_every_sa_kind
 def test_pfe_our_esp_decrypts_in_scapy(inner, outer, algorithm, esn, encap_name, fast_path):
     a = peer("a", fast_path=fast_path, intent_kwargs=_intent_for(encap_name, esn), outer_version=outer,
              algorithm=algorithm, esn=esn, encap=ENCAPS[encap_name])
@@ -71,11 +81,7 @@ def test_pfe_our_esp_decrypts_in_scapy(inner, outer, algorithm, esn, encap_name,
     assert stats["esp_encrypted_bytes"] == sum(len(p) for _, p in out)
 
 
-@pytest.mark.parametrize("fast_path", (True, False), ids=("fast", "general"))
-@pytest.mark.parametrize("encap_name", list(ENCAPS))
-@pytest.mark.parametrize("esn", (False, True), ids=("seq32", "esn"))
-@pytest.mark.parametrize("algorithm", ALGORITHMS)
-@pytest.mark.parametrize("inner,outer", FAMILIES, ids=[f"{i}in{o}" for i, o in FAMILIES])
+@_for_every_sa_kind
 def test_pfe_scapy_esp_decrypts_in_pfe(inner, outer, algorithm, esn, encap_name, fast_path):
     b = peer("b", fast_path=fast_path, intent_kwargs=_intent_for(encap_name, esn), outer_version=outer,
              algorithm=algorithm, esn=esn, encap=ENCAPS[encap_name])

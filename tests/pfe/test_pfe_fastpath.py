@@ -11,11 +11,13 @@ import random
 
 import pytest
 from pfe_testlib import (
+    FAST_PATHS,
     LAN,
     TUNNEL_INDEX,
     WAN,
     expected_forwarded,
     host,
+    needs_c_fast_path,
     peer,
     scapy_decrypt,
     scapy_encrypt,
@@ -24,17 +26,11 @@ from pfe_testlib import (
 )
 
 from netconf_device.config.intent import StaticRoute
-from netconf_device.pfe import fastpath, ip
+from netconf_device.pfe import ip
 from netconf_device.sa import RekeyRequest, UdpEncap
 
-NOT_BUILT = "the C fast path (netconf_device/pfe/_espfast) is not built: needs a C compiler and Python headers"
-IMPLEMENTATIONS = (
-    "python",
-    pytest.param("c", marks=pytest.mark.skipif(not fastpath.native_available(), reason=NOT_BUILT)),
-)
 
-
-@pytest.fixture(params=IMPLEMENTATIONS)
+@pytest.fixture(params=FAST_PATHS)
 def impl(request) -> str:
     return request.param
 
@@ -124,7 +120,7 @@ def test_pfe_fast_and_general_agree_on_mixed_traffic(impl):
     assert fast.interface_statistics() == general.interface_statistics()
 
 
-@pytest.mark.skipif(not fastpath.native_available(), reason=NOT_BUILT)
+@needs_c_fast_path
 def test_pfe_c_and_python_fast_paths_identical_in_order():
     """The two implementations emit the same packets in the same order, with the same state after each
     batch (the general path may order a batch differently, the two fast paths may not)."""

@@ -9,6 +9,7 @@ import dataclasses
 
 import pytest
 from pfe_testlib import (
+    ALL_PATHS,
     LAN,
     SPI_A_TO_B,
     TUNNEL_INDEX,
@@ -18,13 +19,14 @@ from pfe_testlib import (
     expected_forwarded,
     host,
     make_intent,
+    path_options,
     scapy_decrypt,
     scapy_encrypt,
     scapy_sa,
     udp_packet,
 )
 
-from netconf_device.pfe import Datapath, fastpath
+from netconf_device.pfe import Datapath
 from netconf_device.sa import ChildSaDeleted, ChildSaInstalled, UdpEncap
 
 NAT_T = UdpEncap("nat-t", 4500, 4500)
@@ -32,16 +34,13 @@ NAT_T = UdpEncap("nat-t", 4500, 4500)
 REBOUND = UdpEncap("nat-t", 4500, 41000)
 
 
-@pytest.fixture(params=("c", "python", "general"))
+@pytest.fixture(params=ALL_PATHS)
 def impl(request):
-    if request.param == "c" and not fastpath.native_available():
-        pytest.skip("the C fast path is not built")
     return request.param
 
 
 def _datapath(side: str, impl: str, **kwargs) -> Datapath:
-    dp = Datapath(f"peer-{side}", fast_path=impl != "general",
-                  fast_path_impl=None if impl == "general" else impl, **kwargs)
+    dp = Datapath(f"peer-{side}", **path_options(impl), **kwargs)
     dp.apply_intent(make_intent(side))
     return dp
 
@@ -164,12 +163,19 @@ def test_pfe_make_before_break_policy_keeps_the_old_sa_sending_until_deleted(imp
     assert stats["invalid_spi_errors"] == 1 and stats["replay_errors"] == 0
 
 
+def _rekey_and_delete(dp: Datapath, side: str):
+    """The IKE daemon's make-before-break sequence: an SA at 0.0, its successor at 0.5, the old one deleted
+    at 1.0 (so it retires). Returns (old, new) child SAs."""
+    old, new = child_sa(side), child_sa(side, spi_offset=0x100)
+    dp.handle_event(ChildSaInstalled(old), 0.0)
+    dp.handle_event(ChildSaInstalled(new, replaces_spi_in=old.spi_in), 0.5)
+    dp.handle_event(ChildSaDeleted(TUNNEL_INDEX, old.spi_in, old.spi_out), 1.0)
+    return old, new
+
+
 def test_pfe_retiring_ends_on_the_periodic_tick_without_traffic(impl):
     b = _datapath("b", impl, make_before_break=True, retire_grace=2.0)
-    old, new = child_sa("b"), child_sa("b", spi_offset=0x100)
-    b.handle_event(ChildSaInstalled(old), 0.0)
-    b.handle_event(ChildSaInstalled(new, replaces_spi_in=old.spi_in), 0.5)
-    b.handle_event(ChildSaDeleted(TUNNEL_INDEX, old.spi_in, old.spi_out), 1.0)
+    old, _new = _rekey_and_delete(b, "b")
     b.process([], 2.9)
     assert old.spi_in in b.sad.pairs
     b.process([], 3.0)  # PfeRunner.tick runs an empty batch every second
@@ -200,10 +206,7 @@ def test_pfe_explicit_api_on_a_datapath_without_the_policy(impl):
 
 def test_pfe_removed_vpn_takes_its_retiring_sas(impl):
     a = _datapath("a", impl, make_before_break=True, retire_grace=30.0)
-    old, new = child_sa("a"), child_sa("a", spi_offset=0x100)
-    a.handle_event(ChildSaInstalled(old), 0.0)
-    a.handle_event(ChildSaInstalled(new, replaces_spi_in=old.spi_in), 0.5)
-    a.handle_event(ChildSaDeleted(TUNNEL_INDEX, old.spi_in, old.spi_out), 1.0)
+    _rekey_and_delete(a, "a")
     a.apply_intent(dataclasses.replace(make_intent("a"), ipsec_vpns={}))
     assert len(a.sad) == 0 and not a.sad.retiring
     a.process([], 40.0)  # the stale deadline finds nothing to remove
