@@ -13,6 +13,7 @@ Confirmed-commit timers are driven by :meth:`Device.run_timers` from the event l
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -45,6 +46,8 @@ class DeviceOptions:
     port: int = 8300
     bootstrap_users: dict[str, str] = field(default_factory=dict)  # name -> "$6$" hash (super-user)
     max_sessions: int = 128
+    max_startups: str = "128:30:256"  # unauthenticated connections, OpenSSH's start:rate:full (netconf/startups.py)
+    per_source_max_startups: int = 128
     idle_timeout: float = 3600.0
     login_timeout: float = 30.0
     keepalive_interval: float = 0.0
@@ -53,6 +56,7 @@ class DeviceOptions:
     max_queued_bytes: int = 8 * 1024 * 1024
     base11: bool = True  # advertise base:1.1 (chunked framing when the client has it too)
     wires: tuple = ()  # live.wirespec.UdpWireSpec | TunWireSpec: interfaces that meet the outside world
+    reboot_seconds: float = 3.0  # how long `request system reboot` keeps the device down
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,10 @@ class Device:
         builtin.register_all(self.registry)
         self.engines: Any = None  # live.engines.Engines when the device runs its IKE daemon and PFE
         self.wires: dict[str, Any] = {}
+        self.port: int | None = None  # where the NETCONF server listens (bound port)
+        self.pending_shutdown: PendingShutdown | None = None  # a `request system reboot|halt` not yet done
+        self.down = False  # between going down and coming back (for good after a halt)
+        self._shutdown_task: asyncio.Task | None = None
         if engines:
             self._compose_engines()
 
@@ -250,10 +258,13 @@ class Device:
         self.start_configuration()
         self.server = NetconfServer(self)
         port = await self.server.start(self.options.listen, self.options.port)
+        self.port = port
         self._timer_task = asyncio.get_running_loop().create_task(self.run_timers(), name="config-timers")
         return port
 
     async def stop(self) -> None:
+        if self._shutdown_task:
+            self._shutdown_task.cancel()
         if self._timer_task:
             self._timer_task.cancel()
         for session in list(self.sessions.values()):
@@ -263,6 +274,72 @@ class Device:
         if self.engines is not None:
             await self.engines.stop()  # DELETEs to the peers go out through the wires, then they close
             self.wires.clear()
+
+    # ------------------------------------------------------------------------------ reboot and halt
+    def schedule_shutdown(self, kind: str, at: float, *, user: str) -> PendingShutdown:
+        """``request system reboot|halt|power-off``: go down at wall-clock time ``at`` (replacing a pending
+        request), like the real box: every session and SSH connection ends, the IKE daemon and the PFE lose
+        all their state (every SA, the interfaces and routes), and after a reboot, ``reboot_seconds`` later,
+        they come back from the running configuration (tunnels are negotiated anew; INITIAL_CONTACT tells the
+        peers to drop the SAs of the previous life) and NETCONF listens again on the same port. A halt (or
+        power-off) stays down until the process is started again."""
+        if kind not in ("reboot", "halt"):
+            raise ValueError(f"unknown shutdown {kind!r}")
+        if self._shutdown_task is not None:
+            self._shutdown_task.cancel()
+        self.pending_shutdown = PendingShutdown(kind, at, user)
+        self._shutdown_task = asyncio.get_running_loop().create_task(self._shutdown(self.pending_shutdown),
+                                                                     name=f"system-{kind}")
+        return self.pending_shutdown
+
+    async def _shutdown(self, pending: PendingShutdown) -> None:
+        # At least a moment, so that the reply to the request is on its way before the sessions end.
+        await asyncio.sleep(max(pending.at - time.time(), SHUTDOWN_GRACE))
+        self.pending_shutdown = None
+        log.warning("system %s requested by %s: going down", pending.kind, pending.user)
+        await self._go_down()
+        if pending.kind == "halt":
+            log.warning("halted; start the process again to boot")
+            return
+        await asyncio.sleep(self.options.reboot_seconds)
+        await self._come_up()
+
+    async def _go_down(self) -> None:
+        self.down = True
+        if self._timer_task is not None:  # the box is off: its timers run again at boot
+            self._timer_task.cancel()
+            self._timer_task = None
+        for session in list(self.sessions.values()):
+            session.close("system going down")
+        if self.server is not None:
+            await self.server.stop()  # stops listening and ends every SSH connection
+            self.server = None
+        if self.engines is not None:
+            from netconf_device.config.intent import Intent
+
+            try:
+                # every SA, interface and route gone (the name stays: the logs go on saying who it is)
+                self.engines.apply(self.engines.intent, Intent(system=self.engines.intent.system))
+            except Exception:
+                log.exception("the engines could not drop their state")
+
+    async def _come_up(self) -> None:
+        from netconf_device.netconf.server import NetconfServer
+
+        self.identity = dataclasses.replace(self.identity, boot_time=time.time())
+        if self.engines is not None and self.datastore is not None:
+            from netconf_device.config.intent import Intent
+
+            try:
+                running = self.datastore.running_intent
+                self.engines.apply(Intent(system=running.system), running)
+            except Exception:
+                log.exception("the engines could not start from the running configuration")
+        self.server = NetconfServer(self)
+        await self.server.start(self.options.listen, self.port if self.port is not None else self.options.port)
+        self._timer_task = asyncio.get_running_loop().create_task(self.run_timers(), name="config-timers")
+        self.down = False
+        log.warning("rebooted: listening again")
 
     def timers_changed(self) -> None:
         """A commit may have armed or cleared a confirmed-commit deadline."""
@@ -283,6 +360,16 @@ class Device:
                     self.datastore.on_timer(time.time())
                 except Exception:
                     log.exception("confirmed-commit timer failed")
+
+
+@dataclass(frozen=True)
+class PendingShutdown:
+    kind: str  # "reboot" | "halt"
+    at: float  # wall-clock time
+    user: str
+
+
+SHUTDOWN_GRACE = 0.5  # seconds between the answer to "reboot now" and going down
 
 
 def _class_label(login_class: str) -> str:

@@ -28,6 +28,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--config", help="initial configuration (set, text, XML or JSON) if the state dir is empty")
     p.add_argument("--max-sessions", type=int, default=128, help="bound on concurrent NETCONF sessions")
     p.add_argument("--idle-timeout", type=float, default=3600.0, help="seconds before an idle session is closed")
+    p.add_argument("--max-startups", default="128:30:256", metavar="START:RATE:FULL",
+                   help="unauthenticated connections, as OpenSSH's MaxStartups (default 128:30:256)")
+    p.add_argument("--per-source-max-startups", type=int, default=128, metavar="N",
+                   help="unauthenticated connections from one address (default 128)")
     p.add_argument("--wire", action="append", default=[], metavar="IFD=SPEC",
                    help="connect a physical interface to the outside world (repeatable): "
                         "IFD=udp:LOCAL_IP:LOCAL_PORT:REMOTE_IP:REMOTE_PORT (a UDP link, one IP packet per "
@@ -94,6 +98,7 @@ def serve(args: argparse.Namespace) -> int:
     from netconf_device.device import Device, DeviceOptions
     from netconf_device.live.wirespec import WireSpecError, parse_wires
     from netconf_device.netconf.passwords import sha512_crypt
+    from netconf_device.netconf.startups import MaxStartups, StartupGate
 
     state_dir = Path(args.state_dir) if args.state_dir else Path(tempfile.mkdtemp(prefix="netconf-device-"))
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -112,9 +117,15 @@ def serve(args: argparse.Namespace) -> int:
     if wires and args.no_engines:
         print("netconf-device serve: --wire needs the engines (drop --no-engines)", file=sys.stderr)
         return 2
+    try:
+        StartupGate(MaxStartups.parse(args.max_startups), args.per_source_max_startups)
+    except ValueError as exc:
+        print(f"netconf-device serve: {exc}", file=sys.stderr)
+        return 2
     options = DeviceOptions(
         state_dir=str(state_dir), hostname=args.hostname, model=args.model, listen=args.listen, port=args.port,
         bootstrap_users=users, max_sessions=args.max_sessions, idle_timeout=args.idle_timeout, wires=tuple(wires),
+        max_startups=args.max_startups, per_source_max_startups=args.per_source_max_startups,
     )
     try:
         datastore = Datastore(state_dir)

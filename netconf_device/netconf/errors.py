@@ -123,8 +123,16 @@ def lock_denied(holder_session_id: int | None, message: str) -> RpcError:
 # ----------------------------------------------------------------------------------- translation
 def from_problem(item: Any, *, info: dict[str, str] | None = None) -> RpcError:
     """One error of the schema/config layers (``ConfigError``: message, edit_path, statement, severity,
-    error_type, error_tag) as an ``<rpc-error>``."""
+    error_type, error_tag, line, column) as an ``<rpc-error>``. The place in the loaded text goes into
+    ``error-info`` as ``line-number`` and ``column``, the names Junos' ``xnm:error`` gives them (their place
+    in a NETCONF ``rpc-error`` is not in the captures; the message stays Junos' exact text)."""
     edit_path = getattr(item, "edit_path", None)
+    line = getattr(item, "line", None)
+    if line:
+        info = {**(info or {}), "line-number": str(line)}
+        column = getattr(item, "column", None)
+        if column:
+            info["column"] = str(column)
     return RpcError(
         str(getattr(item, "message", None) or item),
         tag=getattr(item, "error_tag", None) or "operation-failed",

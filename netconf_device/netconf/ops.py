@@ -16,7 +16,8 @@ from lxml import etree
 from netconf_device.netconf import xpath_filter
 from netconf_device.netconf.errors import RpcError, bad_element, invalid_value, missing_element
 from netconf_device.netconf.xmlsafe import child, child_text, local_name
-from netconf_device.rpc.config_ops import config_xml, datastore, now, visible, warnings_as_elements
+from netconf_device.rpc import config_ops
+from netconf_device.rpc.config_ops import config_xml, datastore, now, raise_if_errors, visible, warnings_reply
 from netconf_device.rpc.context import RpcContext
 from netconf_device.rpc.registry import Reply, rpc
 from netconf_device.rpc.xmlbuild import el
@@ -165,20 +166,14 @@ def edit_config(ctx: RpcContext, req: etree._Element) -> Reply | None:
     fmt, data = _config_source(req)
     if error_option in ("continue-on-error", "ignore-error") and fmt == "xml" and action == "merge" \
             and test_option != "test-only":
-        warnings = _load_continuing(ctx, data, default_op)
-        return Reply(warnings_as_elements(warnings)) if warnings else None
+        return warnings_reply(_load_continuing(ctx, data, default_op))
     if test_option == "test-only":
         result = ds.schema.load(ds.candidate(ctx.session_id), data, fmt=fmt, action=action,
                                 default_operation=default_op if default_op == "none" else "merge")
-        problems = [p for p in ds.schema.validate(result.tree) if p.severity != "warning"]
-        if problems:
-            from netconf_device.netconf.errors import RpcErrors, from_problem
-
-            raise RpcErrors(from_problem(p) for p in problems)
-        return Reply(warnings_as_elements(result.warnings)) if result.warnings else None
-    warnings = ds.load(ctx.session_id, data, format=fmt, action=action, now=now(),
-                       default_operation=default_op if default_op == "none" else "merge")
-    return Reply(warnings_as_elements(warnings)) if warnings else None
+        raise_if_errors(ds.schema.validate(result.tree))
+        return warnings_reply(result.warnings)
+    return warnings_reply(ds.load(ctx.session_id, data, format=fmt, action=action, now=now(),
+                                  default_operation=default_op if default_op == "none" else "merge"))
 
 
 def _load_continuing(ctx: RpcContext, configuration: etree._Element, default_op: str) -> list:
@@ -309,20 +304,15 @@ def validate(ctx: RpcContext, req: etree._Element) -> Reply | None:
         if kind == "running":
             problems = ds.schema.validate(ds.running())
         else:
-            warnings = ds.validate(ctx.session_id, now())
-            return Reply(warnings_as_elements(warnings)) if warnings else None
+            return warnings_reply(ds.validate(ctx.session_id, now()))
     elif kind in ("config", "config-text"):
         fmt, data = _config_source(source)
         problems = ds.schema.validate(ds.schema.parse(data, fmt))
     else:
         raise RpcError(f"<source> <{kind}> is not supported by validate", tag="operation-not-supported",
                        bad_element=kind)
-    errors = [p for p in problems if p.severity != "warning"]
-    if errors:
-        from netconf_device.netconf.errors import RpcErrors, from_problem
-
-        raise RpcErrors(from_problem(p) for p in problems)
-    return Reply(warnings_as_elements(problems)) if problems else None
+    raise_if_errors(problems)
+    return warnings_reply(problems)
 
 
 # ----------------------------------------------------------------------------------- locks
@@ -330,14 +320,14 @@ def validate(ctx: RpcContext, req: etree._Element) -> Reply | None:
 def lock(ctx: RpcContext, req: etree._Element) -> None:
     """Lock the candidate (Junos locks one configuration database for both names)"""
     _datastore_name(ctx, req, "target", ("candidate", "running"))
-    datastore(ctx).lock(ctx.session_id, now())
+    config_ops.lock_configuration(ctx, req)
 
 
 @rpc("unlock", permission="configure")
 def unlock(ctx: RpcContext, req: etree._Element) -> None:
     """Unlock the candidate"""
     _datastore_name(ctx, req, "target", ("candidate", "running"))
-    datastore(ctx).unlock(ctx.session_id, now())
+    config_ops.unlock_configuration(ctx, req)
 
 
 # ----------------------------------------------------------------------------------- commit
@@ -356,7 +346,7 @@ def commit(ctx: RpcContext, req: etree._Element) -> Reply | None:
     result = ds.commit(ctx.session_id, now(), confirm_timeout=timeout, flavor="ietf", persist=persist or None,
                        persist_id=persist_id if persist_id is not None else None)
     ctx.device.timers_changed()
-    return Reply(warnings_as_elements(result.warnings)) if result.warnings else None
+    return warnings_reply(result.warnings)
 
 
 @rpc("cancel-commit", permission="configure")

@@ -7,8 +7,10 @@
   client ``auth_failure_delay`` seconds.
 * The host key is generated once into the state directory and given to asyncssh as a *loaded key object*
   (a file name would be re-read at every login: ~128 ms instead of ~2 ms).
-* Bounds: SSH connections (``max_sessions`` + a margin for logins in progress), NETCONF sessions, the login
-  time (``login_timeout``: a half-open handshake is dropped), per-session input (see ``session.py``).
+* Bounds: unauthenticated connections by :class:`~netconf_device.netconf.startups.StartupGate` (OpenSSH's
+  MaxStartups, per source too, idle ones closed to make room for clients that log in), authenticated
+  connections and NETCONF sessions by ``max_sessions``, the login time (``login_timeout``: a half-open
+  handshake is dropped), per-session input (see ``session.py``).
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ import asyncio
 import logging
 import os
 import socket
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import asyncssh
 
 from netconf_device.netconf.session import NetconfSession
+from netconf_device.netconf.startups import MaxStartups, StartupGate
 
 if TYPE_CHECKING:
     from netconf_device.device import Device
@@ -30,7 +34,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("netconf_device.netconf")
 
 HOST_KEY_FILE = "ssh_host_ed25519_key"
-LOGIN_MARGIN = 16  # connections allowed beyond max_sessions while they authenticate
 
 
 def load_or_create_host_key(state_dir: Path) -> asyncssh.SSHKey:
@@ -131,35 +134,54 @@ class _SSHServer(asyncssh.SSHServer):
         self._conn: asyncssh.SSHServerConnection | None = None
         self._user: str | None = None
         self._login_class = "unauthorized"
-        self._counted = False
+        self._established = False
 
     # --------------------------------------------------------------------------------- connection
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self._conn = conn
+        self._server.open_connections.add(self)
         sock = conn.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        limit = self._device.options.max_sessions + LOGIN_MARGIN
-        if self._server.connections >= limit:
-            log.warning("connection limit (%d) reached; dropping %s", limit, conn.get_extra_info("peername"))
+        if not self._server.admit(self):
             conn.close()
-            return
-        self._server.connections += 1
-        self._counted = True
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self._counted:
-            self._server.connections -= 1
-            self._counted = False
+        self._server.open_connections.discard(self)
+        self._server.gate.leave(self)
+        if self._established:
+            self._established = False
+            self._server.established -= 1
+
+    def close_idle(self) -> None:
+        """Closed by the gate to make room: this connection made no progress towards a login."""
+        log.info("closing idle unauthenticated connection from %s", self._peer())
+        if self._conn is not None:
+            self._conn.close()
+
+    def _progress(self) -> None:
+        self._server.gate.progress(self, time.monotonic())
 
     # --------------------------------------------------------------------------------- auth
     def begin_auth(self, username: str) -> bool:
+        self._progress()  # the key exchange is done
         return True  # every user must authenticate
+
+    def auth_completed(self) -> None:
+        self._server.gate.leave(self)
+        self._established = True
+        self._server.established += 1
+        limit = self._device.options.max_sessions
+        if self._server.established > limit and self._conn is not None:
+            log.warning("session limit (%d) reached; closing the connection of %s from %s", limit, self._user,
+                        self._peer())
+            self._conn.close()
 
     def password_auth_supported(self) -> bool:
         return True
 
     async def validate_password(self, username: str, password: str) -> bool:
+        self._progress()
         return await self._check_password(username, password)
 
     def kbdint_auth_supported(self) -> bool:
@@ -169,6 +191,7 @@ class _SSHServer(asyncssh.SSHServer):
         return "", "", "", [("Password: ", False)]
 
     async def validate_kbdint_response(self, username: str, responses: Any) -> bool:
+        self._progress()
         if not responses or len(responses) != 1:
             return False
         return await self._check_password(username, responses[0])
@@ -177,6 +200,7 @@ class _SSHServer(asyncssh.SSHServer):
         return True
 
     def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+        self._progress()
         login_class = self._device.authorize_public_key(username, key.export_public_key().decode())
         if login_class is None:
             return False  # paramiko then tries its next key or the password
@@ -216,8 +240,30 @@ class NetconfServer:
 
     def __init__(self, device: Device) -> None:
         self.device = device
-        self.connections = 0
+        opts = device.options
+        self.gate = StartupGate(MaxStartups.parse(opts.max_startups), opts.per_source_max_startups)
+        self.established = 0  # authenticated connections (bounded by max_sessions)
+        self.open_connections: set[_SSHServer] = set()
         self._acceptor: asyncssh.SSHAcceptor | None = None
+        self._refusals_logged_at = -1.0
+
+    def admit(self, server: _SSHServer) -> bool:
+        """Let an unauthenticated connection in (closing idle ones to make room) or refuse it."""
+        peer = server._conn.get_extra_info("peername") if server._conn is not None else None
+        source = str(peer[0]) if peer else "?"
+        admitted, idle = self.gate.admit(server, source, time.monotonic())
+        for victim in idle:
+            victim.close_idle()
+        if not admitted:
+            now = time.monotonic()
+            if now - self._refusals_logged_at >= 1.0:  # a flood must not flood the log too
+                self._refusals_logged_at = now
+                counters = self.gate.counters
+                log.warning("refusing unauthenticated connections (max-startups %s, per source %d): "
+                            "%d pending; refused so far %d per source, %d early; from %s", self.gate.limits,
+                            self.gate.per_source, self.gate.pending, counters.refused_per_source,
+                            counters.refused_early, source)
+        return admitted
 
     async def start(self, host: str, port: int) -> int:
         opts = self.device.options
@@ -239,7 +285,11 @@ class NetconfServer:
         return self._acceptor.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
+        """Stop listening and end every SSH connection."""
         if self._acceptor is not None:
             self._acceptor.close()
             await self._acceptor.wait_closed()
             self._acceptor = None
+        for server in list(self.open_connections):
+            if server._conn is not None:
+                server._conn.close()

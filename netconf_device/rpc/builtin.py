@@ -7,7 +7,7 @@ from netconf_device.rpc.registry import RpcRegistry
 
 def register_all(registry: RpcRegistry) -> None:
     from netconf_device.netconf import ops
-    from netconf_device.rpc import command, config_ops, interfaces, system_info, text_forms
+    from netconf_device.rpc import command, config_ops, interfaces, system_info, system_ops, text_forms
 
-    for module in (ops, config_ops, command, system_info, interfaces, text_forms):
+    for module in (ops, config_ops, command, system_info, system_ops, interfaces, text_forms):
         registry.add_module(module)

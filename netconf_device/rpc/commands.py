@@ -55,6 +55,10 @@ COMMANDS: tuple[Command, ...] = (
     _c("show virtual-chassis", "get-virtual-chassis-information", "status"),
     _c("show chassis cluster status", "get-chassis-cluster-status"),
     _c("show chassis satellite", "get-jnu-satellites-information"),
+    _c("request system reboot", "request-reboot", "both-routing-engines", {"in": "in", "at": "at", "message": "message"}),
+    _c("request system halt", "request-halt", "both-routing-engines", {"in": "in", "at": "at", "message": "message"}),
+    _c("request system power-off", "request-power-off", "both-routing-engines",
+       {"in": "in", "at": "at", "message": "message"}),
     _c("file show", "file-show", "", {}, "filename"),
     _c("file list", "file-list", "detail", {}, "path"),
     # --- interfaces

@@ -19,7 +19,7 @@ from typing import Any
 from lxml import etree
 
 from netconf_device.config.errors import DatastoreError
-from netconf_device.netconf.errors import RpcError, errors_from_exception, from_problem
+from netconf_device.netconf.errors import RpcError, RpcErrors, errors_from_exception, from_problem
 from netconf_device.netconf.xmlsafe import child, child_text, local_name
 from netconf_device.rpc.context import RpcContext
 from netconf_device.rpc.registry import Reply, class_allows, rpc
@@ -47,6 +47,17 @@ def now() -> float:
 
 def warnings_as_elements(problems: Any) -> list[etree._Element]:
     return [from_problem(p).to_element() for p in problems]
+
+
+def warnings_reply(warnings: Any) -> Reply | None:
+    """``<ok/>`` (None) or the warnings as ``<rpc-error>``s of severity warning."""
+    return Reply(warnings_as_elements(warnings)) if warnings else None
+
+
+def raise_if_errors(problems: Any) -> None:
+    """Refuse with every problem (warnings among them) when at least one is an error."""
+    if any(p.severity != "warning" for p in problems):
+        raise RpcErrors(from_problem(p) for p in problems)
 
 
 # ----------------------------------------------------------------------------------- secrets

@@ -23,7 +23,7 @@ from netconf_device.netconf.errors import RpcError
 from netconf_device.netconf.xmlsafe import child_text
 from netconf_device.rpc.context import RpcContext
 from netconf_device.rpc.registry import rpc
-from netconf_device.rpc.xmlbuild import el, junos_attr, sub
+from netconf_device.rpc.xmlbuild import area_top, junos_attr, sub
 from netconf_device.show.mx304 import FPC_SLOTS, PIC_SLOTS, PORTS_PER_PIC
 
 PRIVATE_INSTANCE = "__juniper_private1__"
@@ -90,9 +90,16 @@ def _stable(name: str) -> int:
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big")
 
 
-def interfaces_from_config(config: etree._Element) -> list[Physical]:
+def interfaces_from_config(config: etree._Element, *, name: str | None = None,
+                           unit_name: str | None = None) -> list[Physical]:
+    """The configured interfaces; ``name``: only that physical interface, ``unit_name``: only that unit of it.
+
+    With 2000 VPNs ``st0`` has 2000 units: ``show interfaces st0.7`` must not read them all (the look-ups
+    are XPath, evaluated by libxml2)."""
     out: list[Physical] = []
-    for ifd in config.iterfind("interfaces/interface"):
+    ifds = config.iterfind("interfaces/interface") if name is None else \
+        config.xpath("interfaces/interface[normalize-space(name)=$name]", name=name)
+    for ifd in ifds:
         name = (ifd.findtext("name") or "").strip()
         if not name:
             continue
@@ -102,7 +109,9 @@ def interfaces_from_config(config: etree._Element) -> list[Physical]:
             disabled=ifd.find("disable") is not None,
             mtu=int(ifd.findtext("mtu")) if (ifd.findtext("mtu") or "").isdigit() else None,
         )
-        for ifl in ifd.iterfind("unit"):
+        ifls = ifd.iterfind("unit") if unit_name is None else \
+            ifd.xpath("unit[normalize-space(name)=$unit]", unit=unit_name)
+        for ifl in ifls:
             unit = Unit(f"{name}.{(ifl.findtext('name') or '0').strip()}",
                         description=ifl.findtext("description"), disabled=ifl.find("disable") is not None)
             family = ifl.find("family")
@@ -118,7 +127,12 @@ def interfaces_from_config(config: etree._Element) -> list[Physical]:
     return out
 
 
-def _builtin(instance: str) -> list[Physical]:
+def _builtin(instance: str, name: str | None = None) -> list[Physical]:
+    """The interfaces the box has without configuration (``name``: only that one)."""
+    return [p for p in _all_builtin(instance) if name is None or p.name == name]
+
+
+def _all_builtin(instance: str) -> list[Physical]:
     if instance == PRIVATE_INSTANCE:
         em1 = Physical("em1", units=[Unit("em1.0", families={
             "inet": [Address("inet", "10.0.0.4/8"), Address("inet", "128.0.0.1/2"), Address("inet", "128.0.0.4/2")],
@@ -154,28 +168,36 @@ class InterfaceInfoBuilder:
         self.ns = device.junos_ns
         self.state = state or (lambda name: None)
 
-    def build(self, *, names: str | None = None, level: str = "normal", instance: str | None = None) -> etree._Element:
+    def _interfaces(self, instance: str | None, name: str | None, unit_name: str | None) -> list[Physical]:
+        """The physical interfaces of ``instance`` (``name``: only that one, ``unit_name``: with only that unit)."""
         if instance and instance not in ("default", "all", PRIVATE_INSTANCE, "master"):
-            interfaces: list[Physical] = []
-        elif instance == PRIVATE_INSTANCE:
-            interfaces = _builtin(PRIVATE_INSTANCE)
-        else:
-            interfaces = _merge(_builtin("default"), interfaces_from_config(self.device.running_config()))
-            if instance == "all":
-                interfaces += _builtin(PRIVATE_INSTANCE)
-        info = el("interface-information", attrib={junos_attr(self.ns, "style"): level})
+            return []
+        if instance == PRIVATE_INSTANCE:
+            return _builtin(PRIVATE_INSTANCE, name)
+        configured = interfaces_from_config(self.device.running_config(), name=name, unit_name=unit_name)
+        interfaces = _merge(_builtin("default", name), configured)
+        if instance == "all":
+            interfaces += _builtin(PRIVATE_INSTANCE, name)
+        return interfaces
+
+    def build(self, *, names: str | None = None, level: str = "normal", instance: str | None = None) -> etree._Element:
+        exact = names is not None and not any(c in names for c in "*?[")
+        # An exact name is looked up, not matched against every interface: st0.N with 2000 units.
+        physical, _, unit = names.partition(".") if exact else (None, "", "")
+        interfaces = self._interfaces(instance, physical, unit or None)
+        info = area_top("interface-information", "interface", self.ns, {junos_attr(self.ns, "style"): level})
         matched = False
         for phys in interfaces:
             if names and "." in names and not any(c in names for c in "*?["):
                 for unit in phys.units:
                     if unit.name == names:
-                        info.append(self._logical(unit, phys, level))
+                        self._logical(info, unit, phys, level)
                         matched = True
                 continue
             if names and not fnmatch.fnmatchcase(phys.name, names):
                 continue
             matched = True
-            info.append(self._physical(phys, level))
+            self._physical(info, phys, level)
         if names and not matched:
             raise RpcError(f"device {names} not found", bad_element=names)
         return info
@@ -186,8 +208,8 @@ class InterfaceInfoBuilder:
         oper_up = (st.oper_up if st is not None else configured) and not disabled and parent_up
         return admin, "up" if oper_up else "down"
 
-    def _physical(self, phys: Physical, level: str) -> etree._Element:
-        node = el("physical-interface")
+    def _physical(self, parent: etree._Element, phys: Physical, level: str) -> None:
+        node = sub(parent, "physical-interface")
         sub(node, "name", phys.name)
         admin, oper = self._status(phys.name, phys.disabled, configured=phys.configured)
         sub(node, "admin-status", admin, {junos_attr(self.ns, "format"): "Enabled" if admin == "up" else "Disabled"})
@@ -207,24 +229,23 @@ class InterfaceInfoBuilder:
                 sub(node, "current-physical-address", mac)
                 sub(node, "hardware-physical-address", mac)
             sub(node, "interface-flapped", "Never", {junos_attr(self.ns, "seconds"): "0"})
-            node.append(self._traffic(phys.name))
+            self._traffic(node, phys.name)
         for unit in phys.units:
-            node.append(self._logical(unit, phys, level, parent_oper=oper))
-        return node
+            self._logical(node, unit, phys, level, parent_oper=oper)
 
-    def _traffic(self, name: str) -> etree._Element:
+    def _traffic(self, parent: etree._Element, name: str) -> None:
         st = self.state(name) or InterfaceState()
-        stats = el("traffic-statistics", attrib={junos_attr(self.ns, "style"): "brief"})
+        stats = sub(parent, "traffic-statistics", attrib={junos_attr(self.ns, "style"): "brief"})
         sub(stats, "input-bytes", st.input_bytes)
         sub(stats, "output-bytes", st.output_bytes)
         sub(stats, "input-packets", st.input_packets)
         sub(stats, "output-packets", st.output_packets)
-        return stats
 
-    def _logical(self, unit: Unit, phys: Physical, level: str, parent_oper: str | None = None) -> etree._Element:
+    def _logical(self, parent: etree._Element, unit: Unit, phys: Physical, level: str,
+                 parent_oper: str | None = None) -> None:
         if parent_oper is None:
             parent_oper = self._status(phys.name, phys.disabled, configured=phys.configured)[1]
-        node = el("logical-interface")
+        node = sub(parent, "logical-interface")
         sub(node, "name", unit.name)
         admin, oper = self._status(unit.name, unit.disabled, parent_up=parent_oper == "up")
         sub(node, "admin-status", admin)
@@ -232,7 +253,7 @@ class InterfaceInfoBuilder:
         if level != "terse":
             if unit.description:
                 sub(node, "description", unit.description)
-            node.append(self._traffic(unit.name))
+            self._traffic(node, unit.name)
         sub(node, "filter-information")
         for family, addrs in unit.families.items():
             fam = sub(node, "address-family")
@@ -251,7 +272,6 @@ class InterfaceInfoBuilder:
                             sub(ifa, "ifa-broadcast", str(net.broadcast_address))
                     except ValueError:
                         pass
-        return node
 
 
 @rpc("get-interface-information")

@@ -15,7 +15,7 @@ from netconf_device.netconf.errors import RpcError, unknown_rpc
 from netconf_device.netconf.xmlsafe import child_text
 from netconf_device.rpc.context import RpcContext
 from netconf_device.rpc.registry import rpc
-from netconf_device.rpc.xmlbuild import el, junos_attr, sub, uptime_text
+from netconf_device.rpc.xmlbuild import area_top, el, junos_attr, sub, uptime_text
 from netconf_device.show.mx304 import PIC_SLOTS, PIC_TYPE
 
 # Packages of a Junos 24.4 MX install that matter to tools (PyEZ takes the version from junos-version).
@@ -73,7 +73,7 @@ def get_chassis_inventory(ctx: RpcContext, req: etree._Element) -> etree._Elemen
     """show chassis hardware"""
     ident = ctx.device.identity
     serial = ident.serial_number
-    inv = el("chassis-inventory")
+    inv = area_top("chassis-inventory", "chassis", ctx.device.junos_ns)
     chassis = sub(inv, "chassis", attrib={junos_attr(ctx.device.junos_ns, "style"): "inventory"})
     sub(chassis, "name", "Chassis")
     sub(chassis, "serial-number", serial)
@@ -123,7 +123,7 @@ def get_route_engine_information(ctx: RpcContext, req: etree._Element) -> etree.
     ident = ctx.device.identity
     now = time.time()
     up = int(now - ident.boot_time)
-    info = el("route-engine-information")
+    info = area_top("route-engine-information", "chassis", ns)
     re0 = sub(info, "route-engine")
     sub(re0, "slot", 0)
     sub(re0, "mastership-state", "master")
@@ -268,17 +268,9 @@ def get_system_information(ctx: RpcContext, req: etree._Element) -> etree._Eleme
 
 
 @rpc("get-alarm-information")
-def get_alarm_information(ctx: RpcContext, req: etree._Element) -> etree._Element:
-    """show chassis alarms"""
-    info = el("alarm-information")
-    summary = sub(info, "alarm-summary")
-    sub(summary, "no-active-alarms")
-    return info
-
-
 @rpc("get-system-alarm-information")
-def get_system_alarm_information(ctx: RpcContext, req: etree._Element) -> etree._Element:
-    """show system alarms"""
+def get_alarm_information(ctx: RpcContext, req: etree._Element) -> etree._Element:
+    """show chassis alarms, show system alarms: none active (both answer the same alarm-information)"""
     info = el("alarm-information")
     summary = sub(info, "alarm-summary")
     sub(summary, "no-active-alarms")

@@ -6,6 +6,10 @@ Layouts follow the Junos CLI (junos-xml.md §1.10-§1.14). Integrations add rend
 
 from __future__ import annotations
 
+import copy
+import functools
+from collections.abc import Callable
+
 from lxml import etree
 
 from netconf_device.rpc.render import generic_text, text_renderer
@@ -13,6 +17,22 @@ from netconf_device.rpc.render import generic_text, text_renderer
 
 def _t(element: etree._Element, path: str) -> str:
     return (element.findtext(path) or "").strip()
+
+
+def _local_names(render: Callable[[etree._Element], str]) -> Callable[[etree._Element], str]:
+    """Let ``render`` find children by plain names in a reply that has a namespace of its own
+    (``<interface-information xmlns=".../junos-interface">``): it reads a copy without namespaces."""
+
+    @functools.wraps(render)
+    def wrapper(element: etree._Element) -> str:
+        if isinstance(element.tag, str) and element.tag[0] == "{":
+            element = copy.deepcopy(element)
+            for node in element.iter(etree.Element):
+                node.tag = etree.QName(node).localname
+            etree.cleanup_namespaces(element)
+        return render(element)
+
+    return wrapper
 
 
 @text_renderer("software-information")
@@ -33,13 +53,15 @@ def multi_routing_engine_results(results: etree._Element) -> str:
     for item in results.iterfind("multi-routing-engine-item"):
         out.append(f"{_t(item, 're-name')}:\n" + "-" * 78 + "\n")
         for payload in item:
-            if isinstance(payload.tag, str) and payload.tag != "re-name":
-                renderer = _RENDERERS.get(payload.tag)
+            name = etree.QName(payload).localname if isinstance(payload.tag, str) else None
+            if name is not None and name != "re-name":
+                renderer = _RENDERERS.get(name)
                 out.append(renderer(payload) if renderer else generic_text(payload))
     return "".join(out)
 
 
 @text_renderer("interface-information")
+@_local_names
 def interface_information(info: etree._Element) -> str:
     style = next((v for k, v in info.attrib.items() if k.endswith("style")), "normal")
     if style == "terse":
@@ -120,6 +142,7 @@ def _terse(info: etree._Element) -> str:
 
 
 @text_renderer("chassis-inventory")
+@_local_names
 def chassis_inventory(inv: etree._Element) -> str:
     lines = ["Hardware inventory:",
              f"{'Item':<17}{'Version':<9}{'Part number':<13}{'Serial number':<17}Description"]
@@ -140,6 +163,7 @@ def chassis_inventory(inv: etree._Element) -> str:
 
 
 @text_renderer("route-engine-information")
+@_local_names
 def route_engine_information(info: etree._Element) -> str:
     lines = ["Routing Engine status:"]
     for re in info.iterfind("route-engine"):
@@ -180,6 +204,13 @@ def commit_information(info: etree._Element) -> str:
         if _t(entry, "log"):
             lines.append(f"    {_t(entry, 'log')}")
     return "\n".join(lines) + "\n"
+
+
+@text_renderer("rpc-error")
+def rpc_error(error: etree._Element) -> str:
+    """A warning next to a reply (request system reboot with uncommitted changes), as the CLI prints it."""
+    severity = (error.findtext("{*}error-severity") or "error").strip()
+    return f"{severity}: {(error.findtext('{*}error-message') or '').strip()}\n"
 
 
 @text_renderer("file-content")

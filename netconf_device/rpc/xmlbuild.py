@@ -1,4 +1,6 @@
-"""Tiny helpers to build Junos reply XML (unqualified elements; ``junos:`` attributes on request)."""
+"""Tiny helpers to build Junos reply XML: unqualified elements, or, under a reply element that has its own
+default namespace (:func:`area_top`, ``<interface-information xmlns=".../junos-interface">``), elements in that
+namespace; ``junos:`` attributes on request."""
 
 from __future__ import annotations
 
@@ -14,7 +16,20 @@ def el(tag: str, text: Any = None, attrib: dict[str, str] | None = None) -> etre
     return e
 
 
+def area_top(tag: str, area: str, junos_ns: str, attrib: dict[str, str] | None = None) -> etree._Element:
+    """A reply element in Junos' namespace of ``area`` (``interface`` -> ``.../junos-interface``), declaring it
+    as the default namespace and ``junos`` for the attributes, as Junos writes it."""
+    from netconf_device.show.junos_version import junos_area_ns
+
+    ns = junos_area_ns(area)
+    return etree.Element(f"{{{ns}}}{tag}", attrib or {}, nsmap={None: ns, "junos": junos_ns})
+
+
 def sub(parent: etree._Element, tag: str, text: Any = None, attrib: dict[str, str] | None = None) -> etree._Element:
+    """``<tag>text</tag>`` appended to ``parent``, in the parent's namespace."""
+    parent_tag = parent.tag
+    if parent_tag[0] == "{":
+        tag = parent_tag[: parent_tag.index("}") + 1] + tag
     e = etree.SubElement(parent, tag, attrib or {})
     if text is not None:
         e.text = str(text)

@@ -12,13 +12,13 @@ from lxml import etree
 
 from netconf_device.schema import compare as compare_mod
 from netconf_device.schema import select as select_mod
-from netconf_device.schema.errors import ConfigError, LoadError
+from netconf_device.schema.errors import ConfigError, LoadError, in_input_order
 from netconf_device.schema.gcpause import collector_paused
 from netconf_device.schema.jsonfmt import parse_json, render_json
 from netconf_device.schema.merge import Merger
 from netconf_device.schema.rules import run_rules
 from netconf_device.schema.setfmt import SetExecutor, render_set, render_set_statement, statement_words
-from netconf_device.schema.textfmt import parse_text, render_text
+from netconf_device.schema.textfmt import read_text, render_text
 from netconf_device.schema.tokens import Token, TokenizeError, tokenize
 from netconf_device.schema.treeops import Workspace, empty_configuration, entry_key
 from netconf_device.schema.validate import Validator, without_inactive
@@ -108,7 +108,9 @@ class Schema:
         if fmt == "xml":
             patch = parse_xml(data)
         elif fmt == "text":
-            patch, patch_lines = parse_text(self.model, _as_text(data), self._path_words(path))
+            patch, patch_lines, syntax = read_text(self.model, _as_text(data), self._path_words(path))
+            if syntax:  # the statements that were read are checked too: one load reports every bad one
+                raise LoadError(in_input_order(syntax + self.validator.typecheck(patch, patch_lines)))
         else:
             patch = parse_json(self.model, _as_text(data))
         start = self.empty() if action in ("override", "update") else copy.deepcopy(base)
@@ -142,7 +144,7 @@ class Schema:
             errors = executor.errors + self.validator.typecheck(patch_ws.tree, patch_ws.lines,
                                                                 clean=executor.clean)
         if errors:
-            raise LoadError(sorted(errors, key=lambda e: (e.line or 0, e.column or 0)))
+            raise LoadError(in_input_order(errors))
         return LoadResult(ws.finish() if patch_ws is not None else tree, executor.warnings)
 
     # ------------------------------------------------------------------------------------ validation

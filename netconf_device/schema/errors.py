@@ -52,6 +52,34 @@ class ConfigError:
         return "\n".join(lines)
 
 
+# A load reports every bad statement, up to this many errors (a 64 MB input of bad lines must not become a
+# reply of millions of <rpc-error>s); then reading stops with one more error saying so.
+MAX_LOAD_ERRORS = 1000
+
+
+def syntax_error(message: str, statement: str | None, *, line: int | None = None, column: int | None = None,
+                 edit_path: tuple[str, ...] = ()) -> ConfigError:
+    """A load syntax error as Junos reports it over NETCONF: ``error-type`` protocol, ``error-tag``
+    operation-failed (junos-xml.md 4.5, the vSRX ``load set`` capture), ``bad-element`` the token."""
+    return ConfigError(message=message, statement=statement, line=line, column=column, edit_path=edit_path,
+                       error_type="protocol", error_tag="operation-failed")
+
+
+def too_many_errors(line: int | None) -> ConfigError:
+    return syntax_error(f"too many errors ({MAX_LOAD_ERRORS}): the rest of the input was not read", None,
+                        line=line)
+
+
+def in_input_order(errors: list[ConfigError]) -> list[ConfigError]:
+    """Load errors sorted by their place in the input, at most ``MAX_LOAD_ERRORS`` of them (then one saying
+    that there were more)."""
+    ordered = sorted(errors, key=lambda e: (e.line or 0, e.column or 0))
+    if len(ordered) <= MAX_LOAD_ERRORS + 1 and not any(e.message.startswith("too many errors") for e in ordered):
+        return ordered
+    kept = [e for e in ordered if not e.message.startswith("too many errors")][:MAX_LOAD_ERRORS]
+    return [*kept, too_many_errors(kept[-1].line if kept else None)]
+
+
 @dataclass
 class LoadError(Exception):
     """A load was refused; nothing was applied. ``errors`` holds every error found."""

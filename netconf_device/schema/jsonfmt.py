@@ -13,7 +13,7 @@ import json
 
 from lxml import etree
 
-from netconf_device.schema.errors import ConfigError, LoadError
+from netconf_device.schema.errors import ConfigError, LoadError, syntax_error
 from netconf_device.schema.treeops import COMMENT_TAG, comments_before, entry_key, is_data, is_inactive
 from netconf_device.schema.yangmodel import SchemaModel, SchemaNode
 
@@ -21,7 +21,7 @@ MAX_JSON_BYTES = 64 * 1024 * 1024
 
 
 def _error(message: str, statement: str | None, path: list[str]) -> ConfigError:
-    return ConfigError(message=message, statement=statement, edit_path=tuple(path), error_type="protocol")
+    return syntax_error(message, statement, edit_path=tuple(path))
 
 
 # ================================================================================================ reading

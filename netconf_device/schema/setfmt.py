@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from netconf_device.schema.errors import ConfigError
+from netconf_device.schema.errors import MAX_LOAD_ERRORS, ConfigError, syntax_error, too_many_errors
 from netconf_device.schema.merge import set_annotation
 from netconf_device.schema.tokens import Token, TokenizeError, column_of, quote, scan_lines, text_of
 from netconf_device.schema.treeops import INACTIVE, Workspace, entry_key, is_data, is_inactive
@@ -86,8 +86,9 @@ class SetExecutor:
             edit_path=self.stack[-1].path,
             line=self._number,
             column=column,
+            # Junos answers a bad set line with protocol / operation-failed (junos-xml.md 4.5, vSRX load set)
             error_type="protocol" if severity == "error" else "application",
-            error_tag="invalid-value" if severity == "error" else "data-missing",
+            error_tag="operation-failed" if severity == "error" else "data-missing",
         )
         (self.errors if severity == "error" else self.warnings).append(entry)
 
@@ -96,16 +97,16 @@ class SetExecutor:
 
     # ------------------------------------------------------------------------------------ run
     def run(self, text: str) -> None:
-        try:
-            self._raw, special = scan_lines(text)
-        except TokenizeError as exc:
-            self.errors.append(
-                ConfigError(message=exc.message, statement=exc.token, line=exc.line, column=exc.column,
-                            error_type="protocol")
-            )
-            return
+        """Every line runs, also after a bad one: each bad line is reported (up to ``MAX_LOAD_ERRORS``)."""
+        unreadable: list[TokenizeError] = []
+        self._raw, special = scan_lines(text, unreadable)
+        for exc in unreadable:
+            self.errors.append(syntax_error(exc.message, exc.token, line=exc.line, column=exc.column))
         set_plain = self._set_plain
         for index, raw in enumerate(self._raw):
+            if len(self.errors) >= MAX_LOAD_ERRORS:
+                self.errors.append(too_many_errors(index + 1))
+                break
             line = special.get(index) if special else None
             if line is None:
                 line = raw.split()

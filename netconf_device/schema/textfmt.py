@@ -7,9 +7,17 @@ applies, so text and XML loads share one set of semantics.
 
 from __future__ import annotations
 
+import bisect
+
 from lxml import etree
 
-from netconf_device.schema.errors import ConfigError, LoadError
+from netconf_device.schema.errors import (
+    MAX_LOAD_ERRORS,
+    ConfigError,
+    LoadError,
+    syntax_error,
+    too_many_errors,
+)
 from netconf_device.schema.tokens import Token, TokenizeError, quote, tokenize
 from netconf_device.schema.treeops import COMMENT_TAG, Workspace, entry_key, is_data, is_inactive
 from netconf_device.schema.walker import WalkError, create, parse_path
@@ -27,14 +35,28 @@ def parse_text(
     model: SchemaModel, text: str, start_path: list[Token] | None = None
 ) -> tuple[etree._Element, dict]:
     """Text configuration -> (XML patch rooted at ``<configuration>``, element -> input line); raises
-    LoadError.
+    LoadError with every syntax error (see :func:`read_text`)."""
+    patch, lines, errors = read_text(model, text, start_path)
+    if errors:
+        raise LoadError(errors)
+    return patch, lines
 
-    ``start_path`` (words of an edit path) is where top-level statements belong (``load ... relative``);
-    by default the root."""
+
+def read_text(
+    model: SchemaModel, text: str, start_path: list[Token] | None = None
+) -> tuple[etree._Element, dict, list[ConfigError]]:
+    """Text configuration -> (XML patch, element -> input line, syntax errors).
+
+    Like Junos, a syntax error does not end the reading: the rest of the failed statement is skipped up to
+    its ``;`` or the ``}`` that closes its block ("error recovery ignores input until this point", reported
+    there), and the statements after it are read and checked too, so one load reports every bad statement
+    (at most ``MAX_LOAD_ERRORS``). With errors the patch holds the statements that were read; it must not be
+    applied. ``start_path`` (words of an edit path) is where top-level statements belong
+    (``load ... relative``); by default the root."""
     try:
         tokens = tokenize(text)
     except TokenizeError as exc:
-        raise LoadError([_error(exc.message, exc.token, exc.line, exc.column, ())]) from exc
+        return etree.Element("configuration"), {}, [_error(exc.message, exc.token, exc.line, exc.column, ())]
     patch = etree.Element("configuration")
     ws = Workspace(model, patch)
     stack: list[tuple[etree._Element, SchemaNode, tuple[str, ...]]] = [(patch, model.root, ())]
@@ -42,16 +64,27 @@ def parse_text(
         try:
             segments, end = parse_path(model.root, start_path, 0, need_values=True, continue_after_leaf=False)
         except WalkError as exc:
-            raise LoadError([_error(exc.message, exc.bad_element, 1, 1, ())]) from exc
+            return patch, {}, [_error(exc.message, exc.bad_element, 1, 1, ())]
         if end != len(start_path) or (segments and not segments[-1].node.is_inner):
-            raise LoadError([_error("syntax error", " ".join(t.text for t in start_path), 1, 1, ())])
+            return patch, {}, [_error("syntax error", " ".join(t.text for t in start_path), 1, 1, ())]
         placed = create(ws, patch, model.root, segments)
         stack.append((placed.context, placed.context_node, _path_tokens(segments)))
     base_depth = len(stack)
     errors: list[ConfigError] = []
     comments: list[str] = []
     i, n = 0, len(tokens)
-    while i < n:
+
+    def fail(message: str, bad: str | None, at: int, path: tuple[str, ...]) -> int:
+        """Report the error at ``tokens[at]``; the index to read on from (see read_text)."""
+        t = tokens[at]
+        errors.append(_error(message, bad, t.line, t.column, path))
+        resume, stop = _recovery_point(tokens, at)
+        if stop is not None and stop > at + 1:  # input was skipped: say up to where
+            r = tokens[stop]
+            errors.append(_error("error recovery ignores input until this point", r.text, r.line, r.column, path))
+        return resume
+
+    while i < n and len(errors) < MAX_LOAD_ERRORS:
         tok = tokens[i]
         element, node, path = stack[-1]
         if tok.kind == "comment":
@@ -61,13 +94,15 @@ def parse_text(
         if tok.kind == "}":
             if len(stack) == base_depth:
                 errors.append(_error("syntax error", "}", tok.line, tok.column, path))
-                break
+                i += 1
+                continue
             stack.pop()
             i += 1
             continue
         if tok.kind == ";":
             i += 1
             continue
+        statement_start = i
         attrs: list[tuple[str, str]] = []
         while i < n and tokens[i].kind == "word" and (tokens[i].text in _TAGS or tokens[i].text in _IGNORED_TAGS):
             if tokens[i].text in _TAGS:
@@ -79,20 +114,20 @@ def parse_text(
         try:
             segments, i = parse_path(node, tokens, i, need_values=True, continue_after_leaf=True)
         except WalkError as exc:
-            t = exc.token or tok
-            errors.append(_error(exc.message, exc.bad_element, t.line, t.column, path))
-            break  # Junos: error recovery ignores the rest of the input
+            comments = []
+            i = fail(exc.message, exc.bad_element, _index_of(tokens, exc.token, statement_start), path)
+            continue
         if not segments:
-            t = tokens[i]
-            errors.append(_error("syntax error", t.text, t.line, t.column, path))
-            break
+            comments = []
+            i = fail("syntax error", tokens[i].text, i, path)
+            continue
         end = tokens[i] if i < n else None
         try:
             placed = create(ws, element, node, segments)
         except WalkError as exc:
-            t = exc.token or tok
-            errors.append(_error(exc.message, exc.bad_element, t.line, t.column, path))
-            break
+            comments = []
+            i = fail(exc.message, exc.bad_element, _index_of(tokens, exc.token, statement_start), path)
+            continue
         number = segments[0].token.line if segments[0].token else tok.line
         for el in placed.elements:
             ws.lines.setdefault(el, number)
@@ -110,24 +145,51 @@ def parse_text(
             break
         if end.kind == "{":
             if not placed.context_node.is_inner or segments[-1].node.is_leafy:
-                errors.append(_error("syntax error", "{", end.line, end.column, path))
-                break
+                i = fail("syntax error", "{", i, path)
+                continue
             stack.append((placed.context, placed.context_node, path + _path_tokens(segments)))
             i += 1
             continue
         if end.kind == ";":
             i += 1
             continue
-        errors.append(_error("syntax error", end.text, end.line, end.column, path))
-        break
-    if not errors and len(stack) > base_depth:
+        i = fail("syntax error", end.text, i, path)
+    if len(stack) > base_depth and len(errors) < MAX_LOAD_ERRORS:
         last = tokens[-1] if tokens else Token(";", "", 1, 1)
         errors.append(_error("missing closing brace", "}", last.line, last.column, stack[-1][2]))
-    if errors:
-        raise LoadError(errors)
+    if len(errors) >= MAX_LOAD_ERRORS and i < n:
+        errors.append(too_many_errors(tokens[i].line))
     lines = ws.lines
     ws.finish()
-    return patch, lines
+    return patch, lines, errors
+
+
+def _index_of(tokens: list[Token], token: Token | None, default: int) -> int:
+    """Index of ``token`` (a token of ``tokens``, found by its position), at least ``default``."""
+    if token is None or token.__class__ is str:
+        return default
+    at = bisect.bisect_left(tokens, (token.line, token.column), key=lambda t: (t.line, t.column))
+    return max(at, default) if at < len(tokens) else default
+
+
+def _recovery_point(tokens: list[Token], at: int) -> tuple[int, int | None]:
+    """Where reading goes on after an error at ``tokens[at]``: after the ``;`` that ends the statement or the
+    ``}`` that closes a block it opened; at a ``}`` that closes the enclosing block (read normally, it ends
+    that block). Returns (index to read on from, index of that token or None at the end of the input)."""
+    depth = 0
+    for k in range(at, len(tokens)):
+        kind = tokens[k].kind
+        if kind == "{":
+            depth += 1
+        elif kind == "}":
+            if depth == 0:
+                return k, k
+            depth -= 1
+            if depth == 0:
+                return k + 1, k
+        elif kind == ";" and depth == 0:
+            return k + 1, k
+    return len(tokens), None
 
 
 def _path_tokens(segments) -> tuple[str, ...]:
@@ -143,15 +205,7 @@ def _path_tokens(segments) -> tuple[str, ...]:
 
 
 def _error(message: str, token: str | None, line: int, column: int, path) -> ConfigError:
-    return ConfigError(
-        message=message,
-        statement=token,
-        line=line,
-        column=column,
-        edit_path=tuple(path),
-        error_type="protocol",
-        error_tag="invalid-value",
-    )
+    return syntax_error(message, token, line=line, column=column, edit_path=tuple(path))
 
 
 # ================================================================================================ printing

@@ -128,12 +128,13 @@ def _quoted_words(raw: str) -> list[str] | None:
     return words
 
 
-def scan_lines(text: str) -> tuple[list[str], dict[int, list[Token | str]]]:
+def scan_lines(text: str, errors: list[TokenizeError] | None = None) -> tuple[list[str], dict[int, list[Token | str]]]:
     """The lines of ``text`` (``set`` format), and the words of the lines that are not plain words
     (quotes, brackets, braces, comments) by line index. A plain line is just ``line.split()``: the caller
     splits it when it gets there, so a big load holds no second copy of its lines. Words of lines with
     only quoted strings besides plain words stay ``str``; other special lines are Tokens. A line that
-    cannot be tokenized raises TokenizeError (with its line number) before anything runs."""
+    cannot be tokenized raises TokenizeError (with its line number) before anything runs; with ``errors``
+    it is added there instead and the line comes back empty (skipped), so every bad line is reported."""
     lines = text.split("\n")
     special: dict[int, list[Token | str]] = {}
     index, scanned = 0, 0
@@ -156,7 +157,10 @@ def scan_lines(text: str) -> tuple[list[str], dict[int, list[Token | str]]]:
             special[index] = [t._replace(line=index + 1) for t in tokenize(raw)]
         except TokenizeError as exc:
             exc.line = index + 1
-            raise
+            if errors is None:
+                raise
+            errors.append(exc)
+            special[index] = []
     return lines, special
 
 

@@ -95,8 +95,9 @@ def test_device_in_process_composition_applies_commits_to_both_engines(tmp_path)
             ctx.device = device
             reply = interfaces.get_interface_information(ctx, etree.fromstring(
                 "<get-interface-information><terse/></get-interface-information>"))
-            assert len(reply.findall("physical-interface")) > 50 and calls == [None]
-            oper = {i.findtext("name"): i.findtext("oper-status") for i in reply.iter("logical-interface")}
+            # interface-information is in Junos' junos-interface namespace, as on a real MX
+            assert len(reply.findall("{*}physical-interface")) > 50 and calls == [None]
+            oper = {i.findtext("{*}name"): i.findtext("{*}oper-status") for i in reply.iter("{*}logical-interface")}
             assert oper["st0.1"] == "down" and oper["et-0/2/10.0"] == "up"
             # `show security ipsec statistics [index N]` reads the counters it prints, not every tunnel's
             from netconf_device.live import rpcs

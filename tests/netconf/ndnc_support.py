@@ -11,6 +11,7 @@ import asyncio
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -18,13 +19,48 @@ from pathlib import Path
 
 import asyncssh
 
+from netconf_device.show.junos_version import junos_area_ns
+
 REPO = Path(__file__).resolve().parents[2]
 SEED_PEER1 = REPO / "labs" / "mx304-p2p" / "peer1.set"
 EOM = b"]]>]]>"
+NC = "{urn:ietf:params:xml:ns:netconf:base:1.0}"
+IF = f"{{{junos_area_ns('interface')}}}"  # Junos' own namespace of interface-information
+CH = f"{{{junos_area_ns('chassis')}}}"  # ... of chassis-inventory and route-engine-information
 CLIENT_HELLO_10 = (
     b'<hello xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><capabilities>'
     b"<capability>urn:ietf:params:netconf:base:1.0</capability></capabilities></hello>" + EOM
 )
+
+
+def free_udp_ports(n: int) -> list[int]:
+    """``n`` UDP ports free on 127.0.0.1 right now (for the wires between two devices)."""
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def wait_for(what: str, check, timeout: float = 60.0, step: float = 0.3):
+    """Poll ``check`` until it returns something truthy (returned); AssertionError after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(step)
+    return result
+
+
+def listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
 
 
 class DeviceProcess:

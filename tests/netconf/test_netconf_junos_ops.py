@@ -8,10 +8,7 @@ import re
 
 import pytest
 from lxml import etree
-from ndnc_support import RawNetconf
-
-NC_NS = "urn:ietf:params:xml:ns:netconf:base:1.0"
-NC = f"{{{NC_NS}}}"
+from ndnc_support import CH, IF, NC, RawNetconf
 
 
 def rpcs(device, *bodies: str, user="admin", password="admin123") -> list[etree._Element]:
@@ -45,7 +42,7 @@ def test_command_formats_and_pipes(device):
         "<command>show version invoke-on all-routing-engines</command>",
     )
     assert text.findtext(NC + "output").lstrip().startswith("Hostname: peer1")
-    assert xml.find(f"{NC}route-engine-information/{NC}route-engine/{NC}mastership-state").text == "master"
+    assert xml.find(f"{CH}route-engine-information/{CH}route-engine/{CH}mastership-state").text == "master"
     doc = json.loads(js.text)
     assert doc["software-information"][0]["host-name"][0]["data"] == "peer1"
     request = xmlrpc.find(f"{NC}rpc/{NC}get-interface-information")
@@ -64,12 +61,15 @@ def test_text_and_json_agree_with_xml(device):
         '<get-interface-information format="text"><terse/></get-interface-information>',
         '<get-interface-information format="json"><terse/></get-interface-information>',
     )
-    names = [n.text for n in xml.iter(NC + "name")]
+    names = [n.text for n in xml.iter(IF + "name")]
     assert "et-0/1/8.0" in names and "st0.1" in names
     out = text.findtext(NC + "output")
     doc = json.loads(js.text)
+    # Junos carries the reply's own namespace as "xmlns", first in "attributes"
+    assert list(doc["interface-information"][0]["attributes"].items()) == [
+        ("xmlns", IF.strip("{}")), ("junos:style", "terse")]
     json_names = [p["name"][0]["data"] for p in doc["interface-information"][0]["physical-interface"]]
-    for name in [n.text for n in xml.iterfind(f"{NC}interface-information/{NC}physical-interface/{NC}name")]:
+    for name in [n.text for n in xml.iterfind(f"{IF}interface-information/{IF}physical-interface/{IF}name")]:
         assert name in out and name in json_names
     assert "1.1.1.1/24" in out
 
@@ -83,11 +83,11 @@ def test_interfaces_detail_name_and_private_instance(device):
         "</get-interface-information>",
         "<get-interface-information><interface-name>xe-9/9/9</interface-name></get-interface-information>",
     )
-    phys = detail.findall(f"{NC}interface-information/{NC}physical-interface")
-    assert all(p.find(NC + "oper-status") is not None and p.find(NC + "if-type") is not None for p in phys)
-    assert [p.findtext(NC + "name") for p in one.iter(NC + "physical-interface")] == ["et-0/2/10"]
-    assert "16.1.1.1/24" in [e.text for e in one.iter(NC + "ifa-local")]
-    locals_ = [e.text for e in private.iter(NC + "ifa-local")]
+    phys = detail.findall(f"{IF}interface-information/{IF}physical-interface")
+    assert phys and all(p.find(IF + "oper-status") is not None and p.find(IF + "if-type") is not None for p in phys)
+    assert [p.findtext(IF + "name") for p in one.iter(IF + "physical-interface")] == ["et-0/2/10"]
+    assert "16.1.1.1/24" in [e.text for e in one.iter(IF + "ifa-local")]
+    locals_ = [e.text for e in private.iter(IF + "ifa-local")]
     assert "128.0.0.1/2" in locals_ and "128.0.0.4/2" in locals_
     assert missing.find(f"{NC}rpc-error") is not None
 
@@ -109,8 +109,8 @@ def test_facts_rpcs_and_mx_errors(device):
         assert err.find(f"{NC}rpc-error/{NC}error-severity").text == "error"
     assert int(mem.findtext(f".//{NC}system-memory-total")) > int(mem.findtext(f".//{NC}system-memory-free")) > 0
     assert storage.findall(f"{NC}system-storage-information/{NC}filesystem")
-    chassis = inv.find(f"{NC}chassis-inventory/{NC}chassis")
-    assert chassis.findtext(NC + "description") == "MX304" and chassis.findtext(NC + "serial-number")
+    chassis = inv.find(f"{CH}chassis-inventory/{CH}chassis")
+    assert chassis.findtext(CH + "description") == "MX304" and chassis.findtext(CH + "serial-number")
 
 
 def test_configuration_formats_compare_and_load_errors(device):
@@ -452,3 +452,64 @@ def test_fifty_rollbacks_and_rollback_49(device):
     assert rb49.find(f"{NC}load-configuration-results/{NC}ok") is not None
     assert "+   description r2;" in diff.findtext(f".//{NC}configuration-output")
     assert rb50.findtext(f".//{NC}rpc-error/{NC}error-message") == "rollback 50 does not exist"
+
+
+def _load_errors(results: etree._Element) -> list[tuple]:
+    return [(e.findtext(NC + "error-type"), e.findtext(NC + "error-tag"), e.findtext(NC + "error-message"),
+             e.findtext(f"{NC}error-info/{NC}bad-element"), e.findtext(f"{NC}error-info/{NC}line-number"),
+             e.findtext(f"{NC}error-info/{NC}column"), e.findtext(NC + "error-path"))
+            for e in results.iterfind(NC + "rpc-error")]
+
+
+def test_text_and_set_loads_report_every_bad_statement_and_apply_nothing(device):
+    """Junos reads on after a syntax error (junos-xml.md 4.5: PyEZ's text-load fixture, the vSRX `load set`
+    capture): every bad statement is an rpc-error (protocol, operation-failed, the token, its line and
+    column), the count closes the results, and the candidate stays as it was."""
+    text = ("system1 {\n"
+            "    host-name a;\n"
+            "}\n"
+            "interfaces {\n"
+            "    lo0 {\n"
+            "        description good-text;\n"
+            "        frobnicate 1;\n"
+            "        mtu lots;\n"
+            "    }\n"
+            "}\n")
+    lines = ("set interfaces lo0 description good-set\n"
+             "set system bogus 1\n"
+             'set system host-name "unterminated\n'
+             "frob interfaces lo0\n"
+             "set interfaces lo0 mtu 70000\n")
+    text_load, set_load, diff = rpcs(
+        device,
+        f'<load-configuration action="merge" format="text"><configuration-text>{text}</configuration-text>'
+        "</load-configuration>",
+        f'<load-configuration action="set" format="text"><configuration-set>{lines}</configuration-set>'
+        "</load-configuration>",
+        '<get-configuration compare="rollback" rollback="0" format="text"/>',
+    )
+    results = text_load.find(NC + "load-configuration-results")
+    found = _load_errors(results)
+    assert found[:3] == [
+        ("protocol", "operation-failed", "syntax error", "system1", "1", "1", None),
+        ("protocol", "operation-failed", "error recovery ignores input until this point", "}", "3", "1", None),
+        ("protocol", "operation-failed", "syntax error", "frobnicate", "7", "9", "[edit interfaces lo0]"),
+    ]
+    assert [(f[2], f[3], f[4]) for f in found[3:]] == [
+        ("error recovery ignores input until this point", ";", "7"),
+        ("Invalid numeric value: 'lots'", "mtu lots", "8"),  # the statements read are type-checked too
+    ]
+    assert results.findtext(NC + "load-error-count") == str(len(found)) and results.find(NC + "ok") is None
+
+    results = set_load.find(NC + "load-configuration-results")
+    found = _load_errors(results)
+    assert [(f[2], f[3], f[4]) for f in found] == [
+        ("syntax error", "bogus", "2"),
+        ("missing closing quote", '"unterminated', "3"),
+        ("unknown command", "frob", "4"),
+        ("value 70000 is not within range (256..9192)", "mtu 70000", "5"),
+    ]
+    assert all(f[:2] == ("protocol", "operation-failed") for f in found[:3])
+    assert results.findtext(NC + "load-error-count") == "4"
+    # nothing of either load reached the candidate
+    assert diff.findtext(f"{NC}configuration-information/{NC}configuration-output") == "\n"

@@ -65,6 +65,13 @@ def test_config_load_diff_commit_check_rollback(device):
             cu.commit(comment="rolled back")
             with pytest.raises(ConfigLoadError):
                 cu.load("set system bogus-statement 1", format="set")
+            # every bad statement of a text load comes back, each with its token
+            with pytest.raises(ConfigLoadError) as info:
+                cu.load("system1 { host-name x; }\ninterfaces { lo0 { frob 1; } }", format="text")
+            assert [e["bad_element"] for e in info.value.errs] == ["system1", "}", "frob", ";"]
+            assert {e["message"] for e in info.value.errs} == {"syntax error",
+                                                               "error recovery ignores input until this point"}
+            assert cu.diff() is None  # nothing was loaded
         cfg = dev.rpc.get_config(filter_xml="interfaces")
         assert cfg.findtext("interfaces/interface[name='lo0']/description") == "pyez-text"
         with Config(dev, mode="private") as cu:

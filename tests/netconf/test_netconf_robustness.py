@@ -12,9 +12,7 @@ import time
 import asyncssh
 import pytest
 from lxml import etree
-from ndnc_support import EOM, RawNetconf, start_device
-
-NC = "{urn:ietf:params:xml:ns:netconf:base:1.0}"
+from ndnc_support import CH, EOM, NC, RawNetconf, start_device
 
 
 def run(coro):
@@ -112,7 +110,7 @@ def test_pipelined_requests_are_answered_in_order(device):
 
     replies = run(go())
     assert [r.get("message-id") for r in replies] == [str(i) for i in range(20)]
-    assert replies[1].find(f"{NC}chassis-inventory") is not None  # nc:-prefixed op dispatched on local name
+    assert replies[1].find(f"{CH}chassis-inventory") is not None  # nc:-prefixed op dispatched on local name
     assert replies[2].find(f"{NC}rpc-error") is not None
 
 
@@ -254,8 +252,8 @@ def test_two_rpcs_in_one_frame_are_both_answered_and_rpc_without_message_id(devi
 
     first, second, bare, junk = run(go())
     assert first.get("message-id") == "a" and first.find(f"{NC}software-information") is not None
-    assert second.get("message-id") == "b" and second.find(f"{NC}chassis-inventory") is not None
-    assert "message-id" not in bare.attrib and bare.find(f"{NC}route-engine-information") is not None
+    assert second.get("message-id") == "b" and second.find(f"{CH}chassis-inventory") is not None
+    assert "message-id" not in bare.attrib and bare.find(f"{CH}route-engine-information") is not None
     assert junk.find(f"{NC}rpc-error/{NC}error-tag").text == "malformed-message"
 
 

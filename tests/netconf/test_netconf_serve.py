@@ -7,9 +7,7 @@ import signal
 
 import asyncssh
 import pytest
-from ndnc_support import RawNetconf, start_device
-
-NC = "{urn:ietf:params:xml:ns:netconf:base:1.0}"
+from ndnc_support import CH, NC, RawNetconf, start_device
 
 
 async def _host_key(port: int) -> str:
@@ -26,7 +24,7 @@ async def _serial(port: int) -> str:
     client = await RawNetconf.open(port)
     reply = etree.fromstring(await client.rpc("<get-chassis-inventory/>"))
     client.close()
-    return reply.findtext(f"{NC}chassis-inventory/{NC}chassis/{NC}serial-number")
+    return reply.findtext(f"{CH}chassis-inventory/{CH}chassis/{CH}serial-number")
 
 
 def test_serve_keeps_host_key_and_serial_and_stops_on_signals(tmp_path):
@@ -141,7 +139,7 @@ def test_hostname_and_model_options(tmp_path):
         assert dev.stop() == 0
     assert version.findtext(f"{NC}software-information/{NC}host-name") == "edge9"
     assert version.findtext(f"{NC}software-information/{NC}product-model") == "mx480"
-    assert inventory.findtext(f"{NC}chassis-inventory/{NC}chassis/{NC}description") == "MX480"
+    assert inventory.findtext(f"{CH}chassis-inventory/{CH}chassis/{CH}description") == "MX480"
 
 
 @pytest.mark.slow

@@ -208,8 +208,10 @@ def test_bad_values_are_refused_at_load_with_their_line(schema, base):
 
 def test_text_syntax_error_like_junos(schema, base):
     errors = load_error(schema, base, "system {\n    host-name x;\n    system1 {\n    }\n}\n", "text")
+    # Junos' pair (PyEZ's load-configuration-error.xml): the bad statement, then where reading went on
     assert [(e.line, e.column, e.message, e.statement, e.error_path) for e in errors] == [
-        (3, 5, "syntax error", "system1", "[edit system]")
+        (3, 5, "syntax error", "system1", "[edit system]"),
+        (4, 5, "error recovery ignores input until this point", "}", "[edit system]"),
     ]
     errors = load_error(schema, base, "system {\n    host-name x;\n", "text")
     assert errors[0].message == "missing closing brace"
