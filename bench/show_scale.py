@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,7 @@ from lxml import etree  # noqa: E402
 from netconf_device.config.datastore import Datastore  # noqa: E402
 from netconf_device.device import Device, DeviceOptions  # noqa: E402
 from netconf_device.device_cli import load_initial_config  # noqa: E402
+from netconf_device.lab.ports import free_udp_ports  # noqa: E402
 from netconf_device.live.wirespec import parse_wire  # noqa: E402
 from netconf_device.rpc.registry import as_reply  # noqa: E402
 from netconf_device.rpc.render import render_reply  # noqa: E402
@@ -63,15 +63,6 @@ REQUESTS = {
 }
 
 
-def free_udp_ports(n: int) -> list[int]:
-    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 class _Context:

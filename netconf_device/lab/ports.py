@@ -109,3 +109,19 @@ def release(owner: str) -> None:
 def reserved_by(owner: str) -> list[int]:
     with _locked_registry() as registry:
         return sorted(int(k) for k, v in registry.items() if v == owner)
+
+
+def free_udp_ports(n: int, host: str = "127.0.0.1") -> list[int]:
+    """``n`` distinct UDP ports free on ``host`` right now (the kernel picks them), for ad-hoc wires in
+    tests and benchmarks; labs use ``allocate`` instead, which also keeps parallel labs apart."""
+    socks: list[socket.socket] = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+            socks.append(s)
+            s.bind((host, 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+

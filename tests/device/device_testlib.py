@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -103,17 +102,6 @@ def peer_config(side: int, vpns: list[Vpn]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def free_udp_ports(n: int) -> list[int]:
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 def connect(port: int):

@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import time
 
-from device_testlib import PASSWORD, USER, Vpn, free_udp_ports, peer_config
+from device_testlib import PASSWORD, USER, Vpn, peer_config
 
 from netconf_device.config.datastore import Datastore
 from netconf_device.device import Device, DeviceOptions
 from netconf_device.device_cli import load_initial_config
+from netconf_device.lab.ports import free_udp_ports
 from netconf_device.live.mailbox import DRAIN_BATCH, Mailbox
 from netconf_device.live.wirespec import parse_wire
 from netconf_device.netconf.passwords import sha512_crypt

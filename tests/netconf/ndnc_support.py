@@ -33,16 +33,6 @@ CLIENT_HELLO_10 = (
 )
 
 
-def free_udp_ports(n: int) -> list[int]:
-    """``n`` UDP ports free on 127.0.0.1 right now (for the wires between two devices)."""
-    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 def wait_for(what: str, check, timeout: float = 60.0, step: float = 0.3):

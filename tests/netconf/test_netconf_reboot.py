@@ -12,8 +12,9 @@ import pytest
 from jnpr.junos import Device as PyezDevice
 from jnpr.junos.utils.sw import SW
 from lxml import etree
-from ndnc_support import NC, REPO, RawNetconf, free_udp_ports, listening, start_device, wait_for
+from ndnc_support import NC, REPO, RawNetconf, listening, start_device, wait_for
 
+from netconf_device.lab.ports import free_udp_ports
 from netconf_device.show.junos_version import JUNOS_NS
 
 PEERS = REPO / "labs" / "mx304-p2p"
